@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Create .venv (if missing) with PyTorch and supernas with its dev extras. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+# Install the CPU wheel before the project: a plain "torch" requirement would pull a
+# multi-GB CUDA build here. An already installed torch (a CUDA build, say) is kept.
+if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+  .venv/bin/python -m pip install -q "torch==2.13.0"
+fi
+.venv/bin/python -m pip install -q -e ".[dev]"

@@ -1,0 +1,35 @@
+"""Search space, subnet configs, genome encoding and analytic costs."""
+
+from supernas.search_space.config import (
+    SubnetConfig,
+    canonical,
+    largest,
+    sample,
+    smallest,
+    validate,
+)
+from supernas.search_space.costs import Costs, costs, kept_tokens, token_counts
+from supernas.search_space.genome import decode, encode, gene_names, upper_bounds
+from supernas.search_space.space import FLOAT_BITS, SearchSpace, default_space
+from supernas.search_space.spec import InputSpec
+
+__all__ = [
+    "FLOAT_BITS",
+    "Costs",
+    "InputSpec",
+    "SearchSpace",
+    "SubnetConfig",
+    "canonical",
+    "costs",
+    "decode",
+    "default_space",
+    "encode",
+    "gene_names",
+    "kept_tokens",
+    "largest",
+    "sample",
+    "smallest",
+    "token_counts",
+    "upper_bounds",
+    "validate",
+]

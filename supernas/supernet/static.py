@@ -1,0 +1,172 @@
+"""Static subnets: plain modules holding copies of a supernet's sliced weights."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from supernas.search_space.config import SubnetConfig, canonical
+from supernas.search_space.costs import token_counts
+from supernas.search_space.spec import InputSpec
+from supernas.supernet import functional as fn
+from supernas.supernet.model import Supernet
+
+
+def _linear_from(params: fn.LinearParams) -> nn.Linear:
+    out_dim, in_dim = params.weight.shape
+    layer = nn.Linear(in_dim, out_dim, bias=params.bias is not None)
+    with torch.no_grad():
+        layer.weight.copy_(params.weight)
+        if params.bias is not None:
+            layer.bias.copy_(params.bias)
+    return layer
+
+
+def _norm_from(params: tuple[Tensor, Tensor]) -> nn.LayerNorm:
+    norm = nn.LayerNorm(params[0].shape[0], eps=fn.LN_EPS)
+    with torch.no_grad():
+        norm.weight.copy_(params[0])
+        norm.bias.copy_(params[1])
+    return norm
+
+
+def _params(layer: nn.Linear) -> fn.LinearParams:
+    return fn.LinearParams(layer.weight, layer.bias)
+
+
+class StaticBlock(nn.Module):
+    """Attention and MLP weights shared by the layers that run this block."""
+
+    def __init__(self, qkv: nn.Linear, proj: nn.Linear, fc1: nn.Linear, fc2: nn.Linear) -> None:
+        super().__init__()
+        self.qkv, self.proj, self.fc1, self.fc2 = qkv, proj, fc1, fc2
+
+
+class LoRA(nn.Module):
+    """A low-rank update ``up(down(x))`` added to a shared linear."""
+
+    def __init__(self, a: Tensor, b: Tensor) -> None:
+        super().__init__()
+        self.down = nn.Linear(a.shape[1], a.shape[0], bias=False)
+        self.up = nn.Linear(b.shape[1], b.shape[0], bias=False)
+        with torch.no_grad():
+            self.down.weight.copy_(a)
+            self.up.weight.copy_(b)
+
+
+class StaticLayer(nn.Module):
+    """One executed layer: its norms, optional LoRA adapters and the index of its block."""
+
+    def __init__(self, params: fn.LayerParams, block: int, keep_after: float) -> None:
+        super().__init__()
+        self.block = block  # index into StaticSubnet.blocks
+        self.heads = params.heads
+        self.weight_bits = params.weight_bits
+        self.act_bits = params.act_bits
+        self.keep_after = keep_after  # token keep ratio applied after this layer (1.0: none)
+        self.norm1 = _norm_from(params.norm1)
+        self.norm2 = _norm_from(params.norm2)
+        self.lora = nn.ModuleDict(
+            {
+                name: LoRA(p.lora_a, p.lora_b)
+                for name, p in (("qkv", params.qkv), ("proj", params.proj), ("fc1", params.fc1), ("fc2", params.fc2))
+                if p.lora_a is not None and p.lora_b is not None
+            }
+        )
+
+    def params(self, block: StaticBlock) -> fn.LayerParams:
+        def adapted(name: str, shared: nn.Linear) -> fn.LinearParams:
+            if name not in self.lora:
+                return _params(shared)
+            lora: LoRA = self.lora[name]  # type: ignore[assignment]
+            return fn.LinearParams(shared.weight, shared.bias, lora.down.weight, lora.up.weight)
+
+        return fn.LayerParams(
+            norm1=(self.norm1.weight, self.norm1.bias),
+            norm2=(self.norm2.weight, self.norm2.bias),
+            qkv=adapted("qkv", block.qkv),
+            proj=adapted("proj", block.proj),
+            fc1=adapted("fc1", block.fc1),
+            fc2=adapted("fc2", block.fc2),
+            heads=self.heads,
+            weight_bits=self.weight_bits,
+            act_bits=self.act_bits,
+        )
+
+
+class StaticSubnet(nn.Module):
+    """A standalone subnet: plain ``nn.Linear`` / ``nn.LayerNorm`` layers, no supernet needed."""
+
+    def __init__(
+        self,
+        spec: InputSpec,
+        patch_size: int,
+        head_dim: int,
+        stem: nn.Linear,
+        cls_token: Tensor,
+        pos_embed: Tensor,
+        blocks: list[StaticBlock],
+        layers: list[StaticLayer],
+        head_norm: nn.LayerNorm,
+        head: nn.Linear,
+    ) -> None:
+        super().__init__()
+        self.kind, self.patch_size, self.head_dim = spec.kind, patch_size, head_dim
+        self.stem = stem
+        self.cls_token = nn.Parameter(cls_token.detach().clone())  # (1, 1, E)
+        self.pos_embed = nn.Parameter(pos_embed.detach().clone())  # (1, N+1, E)
+        self.blocks = nn.ModuleList(blocks)
+        self.layers = nn.ModuleList(layers)
+        self.head_norm, self.head = head_norm, head
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, C, H, W) or (B, L, C) -> (B, num_classes)."""
+        patches = fn.patchify(x, self.kind, self.patch_size)  # (B, N, P)
+        tokens = fn.embed(patches, _params(self.stem), self.cls_token, self.pos_embed)
+        for layer in self.layers:
+            assert isinstance(layer, StaticLayer)
+            reduce = fn.shortens(tokens.shape[1], layer.keep_after)
+            block: StaticBlock = self.blocks[layer.block]  # type: ignore[assignment]
+            tokens, cls_attn = fn.transformer_layer(tokens, layer.params(block), self.head_dim, reduce)
+            if reduce:
+                assert cls_attn is not None
+                tokens = fn.reduce_tokens(tokens, cls_attn, layer.keep_after)  # (B, T', E)
+        return fn.classify(tokens[:, 0], (self.head_norm.weight, self.head_norm.bias), _params(self.head))
+
+
+@torch.no_grad()
+def extract(supernet: Supernet, config: SubnetConfig) -> StaticSubnet:
+    """Copy the weights of subnet ``config`` out of ``supernet`` into a :class:`StaticSubnet`.
+
+    Layers that share a block in the supernet share one :class:`StaticBlock`.
+    """
+    space, spec = supernet.space, supernet.spec
+    config = canonical(space, config)
+    layer_params = [supernet.layer_params(config, i) for i in range(config.depth)]
+    blocks: list[StaticBlock] = []
+    for b in range(config.unique_blocks):
+        p = layer_params[b]  # layer b is the first to run block b
+        blocks.append(StaticBlock(*(_linear_from(_base(q)) for q in (p.qkv, p.proj, p.fc1, p.fc2))))
+    counts = token_counts(space, config, spec)
+    layers = [
+        StaticLayer(p, config.block_of(i), _keep_after(space.reduction_layers, config, counts, i))
+        for i, p in enumerate(layer_params)
+    ]
+    stem, cls_token, pos_embed = supernet.stem.sliced(config.embed_dim)
+    norm, head = supernet.head.sliced(config.embed_dim)
+    static = StaticSubnet(
+        spec, space.patch_size, space.head_dim, _linear_from(stem), cls_token, pos_embed,
+        blocks, layers, _norm_from(norm), _linear_from(head),
+    )
+    return static.train(supernet.training)
+
+
+def _base(p: fn.LinearParams) -> fn.LinearParams:
+    return fn.LinearParams(p.weight, p.bias)
+
+
+def _keep_after(points: tuple[int, ...], config: SubnetConfig, counts: list[int], layer: int) -> float:
+    following = layer + 1
+    if following >= config.depth or counts[following] == counts[layer]:
+        return 1.0
+    return dict(zip(points, config.keep_ratio))[following]
