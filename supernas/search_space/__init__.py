@@ -3,6 +3,7 @@
 from supernas.search_space.config import (
     SubnetConfig,
     canonical,
+    count_architectures,
     largest,
     sample,
     smallest,
@@ -20,6 +21,7 @@ __all__ = [
     "SearchSpace",
     "SubnetConfig",
     "canonical",
+    "count_architectures",
     "costs",
     "decode",
     "default_space",

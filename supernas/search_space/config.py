@@ -196,3 +196,16 @@ def smallest(space: SearchSpace) -> SubnetConfig:
             keep_ratio=(space.keep_ratio[0],) * space.num_reductions,
         ),
     )
+
+
+def count_architectures(space: SearchSpace) -> int:
+    """Number of distinct canonical configs (distinct networks) in ``space``."""
+    total = 0
+    for depth in space.depth:
+        for unique in sorted({math.ceil(depth / loops) for loops in space.loops}):
+            n = (len(space.heads) * len(space.mlp_ratio)) ** unique
+            n *= len(space.lora_rank) ** depth if unique < depth else 1
+            n *= (len(space.weight_bits) * len(space.act_bits)) ** depth
+            n *= len(space.keep_ratio) ** sum(1 for point in space.reduction_layers if point < depth)
+            total += n
+    return total * len(space.embed_dim)
