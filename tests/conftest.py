@@ -34,3 +34,14 @@ def tiny_space() -> SearchSpace:
         keep_ratio=(0.5, 1.0),
         patch_size=2,
     )
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():  # type: ignore[no-untyped-def]
+    """One local Ray cluster for the whole session: 2 CPUs and one logical GPU."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

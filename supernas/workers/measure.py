@@ -17,6 +17,10 @@ import torch
 from torch import Tensor, nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from supernas.errors import SearchError, WorkerError
+from supernas.search_space import SubnetConfig, costs
+from supernas.supernet import Supernet, extract
+
 
 @dataclass(frozen=True)
 class LatencySettings:
@@ -30,8 +34,6 @@ class LatencySettings:
 
 def pick_device(requested: str = "auto") -> torch.device:
     """``auto`` → CUDA when available, else CPU; ``cuda`` without a GPU raises."""
-    from supernas.errors import WorkerError
-
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if requested == "cuda" and not torch.cuda.is_available():
@@ -133,3 +135,57 @@ def peak_memory_bytes(module: nn.Module, example: Tensor) -> int:
     with tracker:
         module(example)
     return weights + tracker.peak
+
+
+MEASURED = ("accuracy", "test_accuracy", "latency_ms", "peak_memory")  # metrics that need a forward
+ANALYTIC = ("params", "macs", "model_bytes")  # metrics computed from the config alone
+
+
+class SubnetMeasurer:
+    """Measures subnets of one supernet on one device.
+
+    ``measure(config, metrics)`` extracts the subnet, then computes the requested
+    metrics: accuracy on the validation split (``test_accuracy`` on the test split,
+    for final reports only), median latency per forward of ``latency.batch_size``
+    examples, peak inference memory for one such batch, and the analytic costs.
+    """
+
+    def __init__(
+        self,
+        supernet: Supernet,
+        val: tuple[Tensor, Tensor],
+        test: tuple[Tensor, Tensor] | None = None,
+        latency: LatencySettings | None = None,
+        device: torch.device | None = None,
+        batch_size: int = 512,
+    ) -> None:
+        self.device = device or torch.device("cpu")
+        self.supernet = supernet.to(self.device).eval()
+        self.val = (val[0].to(self.device), val[1].to(self.device))
+        self.test = None if test is None else (test[0].to(self.device), test[1].to(self.device))
+        self.latency = latency or LatencySettings()
+        self.batch_size = batch_size
+
+    def measure(self, config: SubnetConfig, metrics: tuple[str, ...] | list[str]) -> dict[str, float]:
+        unknown = sorted(set(metrics) - set(MEASURED) - set(ANALYTIC))
+        if unknown:
+            raise SearchError(f"unknown metric {unknown[0]!r}; valid: {', '.join(MEASURED + ANALYTIC)}")
+        static = extract(self.supernet, config).eval()
+        results: dict[str, float] = {}
+        if "accuracy" in metrics:
+            results["accuracy"] = accuracy(static, *self.val, batch_size=self.batch_size)
+        if "test_accuracy" in metrics:
+            if self.test is None:
+                raise SearchError("test_accuracy was requested but no test split was given")
+            results["test_accuracy"] = accuracy(static, *self.test, batch_size=self.batch_size)
+        example = self.val[0][:1]  # (1, ...): repeated to the latency batch size
+        if "latency_ms" in metrics:
+            results["latency_ms"] = latency_ms(static, example, self.latency)[0]
+        if "peak_memory" in metrics:
+            batch = example.expand(self.latency.batch_size, *example.shape[1:]).contiguous()
+            results["peak_memory"] = float(peak_memory_bytes(static, batch))
+        analytic = costs(self.supernet.space, config, self.supernet.spec)
+        for name in ANALYTIC:
+            if name in metrics:
+                results[name] = float(getattr(analytic, name))
+        return results

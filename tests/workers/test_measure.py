@@ -43,3 +43,23 @@ def test_device_selection() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(WorkerError, match="no CUDA GPU is available"):
             pick_device("cuda")
+
+
+def test_subnet_measurer_matches_direct_measurements(space: SearchSpace, digits_spec: InputSpec) -> None:
+    from supernas.search_space import costs
+    from supernas.workers.measure import SubnetMeasurer
+
+    net = Supernet(space, digits_spec, torch.Generator().manual_seed(0))
+    gen = torch.Generator().manual_seed(1)
+    val = (torch.randn(40, 1, 8, 8, generator=gen), torch.randint(0, 10, (40,), generator=gen))
+    measurer = SubnetMeasurer(net, val, latency=LatencySettings(batch_size=4, repeats=3, warmup=1))
+    config = smallest(space)
+    got = measurer.measure(config, ["accuracy", "latency_ms", "peak_memory", "params", "macs", "model_bytes"])
+    assert got["accuracy"] == accuracy(lambda x: net(x, config), *val)
+    expected = costs(space, config, digits_spec)
+    assert (got["params"], got["macs"], got["model_bytes"]) == (expected.params, expected.macs, expected.model_bytes)
+    assert got["latency_ms"] > 0 and got["peak_memory"] > 4 * expected.params
+    with pytest.raises(Exception, match="unknown metric 'flops'; valid: accuracy"):
+        measurer.measure(config, ["flops"])
+    with pytest.raises(Exception, match="no test split"):
+        measurer.measure(config, ["test_accuracy"])

@@ -1,0 +1,80 @@
+"""Joining or starting a Ray cluster, and leaving it as it was found."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from types import TracebackType
+
+from supernas.errors import WorkerError
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """Where the Ray workers run."""
+
+    address: str | None = None  # an existing cluster ("host:port", "ray://host:port"); None: local
+    num_cpus: int | None = None  # CPUs of a local cluster (None: all of this machine)
+    num_gpus: int | None = None  # GPUs of a local cluster (None: detected)
+    connect_timeout_s: float = 5.0  # how long an address may take to answer
+
+
+def resolve_address(address: str | None) -> str | None:
+    """``--ray-address``, else ``RAY_ADDRESS``, else None (start a local cluster)."""
+    return address or os.environ.get("RAY_ADDRESS") or None
+
+
+def probe(address: str, timeout_s: float) -> None:
+    """Fail fast, naming the option, if nothing answers at ``address``."""
+    if address == "auto":
+        return
+    target = address.split("://", 1)[-1]
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise WorkerError(f"--ray-address {address!r} is not valid; valid: HOST:PORT, ray://HOST:PORT or auto")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise WorkerError(
+            f"--ray-address {address!r} is unreachable within {timeout_s:g} s ({exc.strerror or exc}); "
+            "start the cluster or fix the address"
+        ) from None
+
+
+class RayCluster:
+    """Context manager: joins ``address`` or starts a local cluster; shuts down only what it started."""
+
+    def __init__(self, settings: ClusterSettings) -> None:
+        self.settings = settings
+        self.started = False
+
+    def __enter__(self) -> RayCluster:
+        import ray
+
+        address = resolve_address(self.settings.address)
+        if address is not None:
+            probe(address, self.settings.connect_timeout_s)
+        if ray.is_initialized():
+            return self
+        if address is not None:
+            try:
+                ray.init(address=address, log_to_driver=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise WorkerError(f"--ray-address {address!r}: cannot join the cluster ({exc})") from None
+            return self
+        ray.init(
+            num_cpus=self.settings.num_cpus, num_gpus=self.settings.num_gpus,
+            include_dashboard=False, log_to_driver=False,
+        )
+        self.started = True
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.started:
+            import ray
+
+            ray.shutdown()
