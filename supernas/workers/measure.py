@@ -10,6 +10,7 @@ import statistics
 import time
 import weakref
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,26 +167,45 @@ class SubnetMeasurer:
         self.latency = latency or LatencySettings()
         self.batch_size = batch_size
 
-    def measure(self, config: SubnetConfig, metrics: tuple[str, ...] | list[str]) -> dict[str, float]:
+    def measure(
+        self, config: SubnetConfig, metrics: tuple[str, ...] | list[str], guard: Guard | None = None
+    ) -> dict[str, float]:
+        """The requested metrics of ``config``.
+
+        ``guard(exclusive)`` wraps each phase: the extraction and accuracy phase is
+        entered with ``exclusive=False``, the timed phase (latency, peak memory)
+        with ``exclusive=True``. The Ray workers pass their device lease here.
+        """
         unknown = sorted(set(metrics) - set(MEASURED) - set(ANALYTIC))
         if unknown:
             raise SearchError(f"unknown metric {unknown[0]!r}; valid: {', '.join(MEASURED + ANALYTIC)}")
-        static = extract(self.supernet, config).eval()
+        if "test_accuracy" in metrics and self.test is None:
+            raise SearchError("test_accuracy was requested but no test split was given")
+        guard = guard or _no_guard
         results: dict[str, float] = {}
-        if "accuracy" in metrics:
-            results["accuracy"] = accuracy(static, *self.val, batch_size=self.batch_size)
-        if "test_accuracy" in metrics:
-            if self.test is None:
-                raise SearchError("test_accuracy was requested but no test split was given")
-            results["test_accuracy"] = accuracy(static, *self.test, batch_size=self.batch_size)
+        with guard(False):
+            static = extract(self.supernet, config).eval()
+            if "accuracy" in metrics:
+                results["accuracy"] = accuracy(static, *self.val, batch_size=self.batch_size)
+            if "test_accuracy" in metrics and self.test is not None:
+                results["test_accuracy"] = accuracy(static, *self.test, batch_size=self.batch_size)
         example = self.val[0][:1]  # (1, ...): repeated to the latency batch size
-        if "latency_ms" in metrics:
-            results["latency_ms"] = latency_ms(static, example, self.latency)[0]
-        if "peak_memory" in metrics:
-            batch = example.expand(self.latency.batch_size, *example.shape[1:]).contiguous()
-            results["peak_memory"] = float(peak_memory_bytes(static, batch))
+        if "latency_ms" in metrics or "peak_memory" in metrics:
+            with guard(True):
+                if "latency_ms" in metrics:
+                    results["latency_ms"] = latency_ms(static, example, self.latency)[0]
+                if "peak_memory" in metrics:
+                    batch = example.expand(self.latency.batch_size, *example.shape[1:]).contiguous()
+                    results["peak_memory"] = float(peak_memory_bytes(static, batch))
         analytic = costs(self.supernet.space, config, self.supernet.spec)
         for name in ANALYTIC:
             if name in metrics:
                 results[name] = float(getattr(analytic, name))
         return results
+
+
+Guard = Callable[[bool], AbstractContextManager[Any]]
+
+
+def _no_guard(exclusive: bool) -> AbstractContextManager[Any]:
+    return nullcontext()

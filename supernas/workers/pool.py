@@ -18,6 +18,7 @@ import asyncio
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,22 +137,17 @@ class EvaluationWorker:
 
     def evaluate(self, config: dict[str, Any], metrics: list[str]) -> tuple[dict[str, float], float]:
         from supernas.search_space import SubnetConfig
-        from supernas.workers.measure import ANALYTIC
 
         start = time.perf_counter()
         self._maybe_crash()
-        subnet = SubnetConfig.from_dict(config)
-        shared = [m for m in metrics if m in ("accuracy", "test_accuracy") or m in ANALYTIC]
-        exclusive = [m for m in metrics if m not in shared]
-        results = self._under_lease(subnet, shared, exclusive=False) if shared else {}
-        if exclusive:
-            results.update(self._under_lease(subnet, exclusive, exclusive=True))
+        results = self.measurer.measure(SubnetConfig.from_dict(config), metrics, guard=self._lease)
         return results, time.perf_counter() - start
 
-    def _under_lease(self, config: Any, metrics: list[str], exclusive: bool) -> dict[str, float]:
+    @contextmanager
+    def _lease(self, exclusive: bool) -> Iterator[None]:
         ray.get(self.lease.acquire.remote(self.lease_key, self.name, exclusive))
         try:
-            return self.measurer.measure(config, metrics)
+            yield
         finally:
             ray.get(self.lease.release.remote(self.lease_key, self.name, exclusive))
 
