@@ -127,7 +127,7 @@ def reduce_tokens(x: Tensor, cls_attn: Tensor, keep_ratio: float) -> Tensor:
     """
     patch_tokens = x[:, 1:]  # (B, n, E)
     keep = kept_tokens(patch_tokens.shape[1], keep_ratio)
-    order = cls_attn[:, 1:].argsort(dim=1, descending=True, stable=True)  # (B, n)
+    order = cls_attn[:, 1:].topk(patch_tokens.shape[1], dim=1).indices  # (B, n), most attended first
     kept_idx, dropped_idx = order[:, :keep], order[:, keep:]
     e = x.shape[-1]
     kept = patch_tokens.gather(1, kept_idx.unsqueeze(-1).expand(-1, -1, e))  # (B, keep, E)
