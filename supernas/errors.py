@@ -25,6 +25,10 @@ class CheckpointError(SupernasError):
     """A checkpoint is missing, corrupt or incompatible."""
 
 
+class TrainingError(SupernasError):
+    """Training settings are invalid or a run cannot start or continue."""
+
+
 class StorageError(SupernasError):
     """The storage backend cannot be opened or holds unexpected data."""
 

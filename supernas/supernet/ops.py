@@ -26,7 +26,8 @@ class ElasticLinear(nn.Module):
         super().__init__()
         self.in_max, self.out_max = in_max, out_max
         self.weight = nn.Parameter(torch.empty(out_max, in_max))
-        nn.init.trunc_normal_(self.weight, std=0.02, a=-0.04, b=0.04, generator=generator)
+        std = in_max**-0.5  # fan-in scaling of the full-size layer
+        nn.init.trunc_normal_(self.weight, std=std, a=-2 * std, b=2 * std, generator=generator)
         self.bias = nn.Parameter(torch.zeros(out_max)) if bias else None
 
     def sliced(self, in_dim: int, out_dim: int) -> LinearParams:

@@ -1,0 +1,111 @@
+"""Supernet checkpoints: atomic writes, validated reads.
+
+A checkpoint is one ``torch.save`` file holding plain data only (tensors, dicts,
+lists, numbers, strings), so it loads with ``weights_only=True``. It is written to
+a temporary file in the target directory and moved into place with
+``os.replace``: a reader sees the previous checkpoint or the new one, never half.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from supernas.errors import CheckpointError, SupernasError
+from supernas.search_space.space import SearchSpace
+from supernas.search_space.spec import InputSpec
+from supernas.supernet.model import Supernet
+
+FORMAT = "supernas-supernet/1"  # bumped when the layout of the file changes
+REQUIRED = ("format", "model", "space", "spec", "task", "class_names", "train_config", "epoch", "history")
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+    """Write ``state`` to ``path`` atomically (temporary file + ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save({"format": FORMAT, **state}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The raw contents of a checkpoint, checked for format and required keys."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {str(path)!r} does not exist; pass the --out file of `supernas train`")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or not a supernas checkpoint ({reason})") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        found = state.get("format") if isinstance(state, dict) else type(state).__name__
+        raise CheckpointError(f"checkpoint {str(path)!r} has format {found!r}; valid: {FORMAT!r}")
+    missing = [key for key in REQUIRED if key not in state]
+    if missing:
+        raise CheckpointError(f"checkpoint {str(path)!r} lacks {', '.join(missing)}; it is incomplete or corrupt")
+    return state
+
+
+@dataclass(frozen=True)
+class LoadedSupernet:
+    """A trained supernet with what it was trained on."""
+
+    supernet: Supernet  # weights loaded, in eval mode, on the CPU
+    path: Path  # the checkpoint file
+    sha256: str  # of the checkpoint file, for provenance
+    task: str  # e.g. "digits" or "npz:PATH"
+    class_names: tuple[str, ...]  # one per label
+    train_config: dict[str, Any]  # the TrainConfig as a dict
+    metrics: dict[str, Any]  # final evaluation (empty until training finished)
+    complete: bool  # True when training ran all its epochs
+
+
+def load_supernet(path: str | Path) -> LoadedSupernet:
+    """Rebuild the supernet stored in ``path``; any problem is a one-line :class:`CheckpointError`."""
+    state = read_checkpoint(path)
+    try:
+        space = SearchSpace.from_dict(state["space"], source=f"checkpoint {path}")
+        spec = InputSpec.from_dict(state["spec"])
+        supernet = Supernet(space, spec)
+        supernet.load_state_dict(state["model"])
+    except SupernasError as exc:
+        raise CheckpointError(f"checkpoint {str(path)!r} holds an invalid space or input spec: {exc}") from None
+    except (RuntimeError, KeyError, TypeError) as exc:
+        reason = str(exc).splitlines()[0]
+        raise CheckpointError(f"checkpoint {str(path)!r} weights do not fit its space ({reason})") from None
+    return LoadedSupernet(
+        supernet=supernet.eval(),
+        path=Path(path),
+        sha256=file_sha256(path),
+        task=str(state["task"]),
+        class_names=tuple(state["class_names"]),
+        train_config=dict(state["train_config"]),
+        metrics=dict(state.get("metrics") or {}),
+        complete=bool(state.get("complete", False)),
+    )
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

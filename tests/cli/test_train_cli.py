@@ -1,0 +1,114 @@
+"""``supernas train`` through real subprocesses: success, SIGKILL + --resume, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from supernas.search_space import SearchSpace
+from supernas.supernet.checkpoint import read_checkpoint
+
+TINY = SearchSpace(
+    depth=(1, 2),
+    embed_dim=(16, 24),
+    heads=(1, 2),
+    head_dim=8,
+    mlp_ratio=(1.0, 2.0),
+    loops=(1, 2),
+    lora_rank=(0, 2),
+    weight_bits=(4, 8, 32),
+    act_bits=(8, 32),
+    reduction_layers=(1,),
+    keep_ratio=(0.5, 1.0),
+    patch_size=2,
+)
+
+
+def supernas(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "NO_COLOR": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "supernas.cli.main", *args],
+        cwd=cwd,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    proc = supernas(*args, cwd=cwd)
+    out, err = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@pytest.fixture
+def space_file(tmp_path: Path) -> Path:
+    TINY.save(tmp_path / "tiny.toml")
+    return tmp_path / "tiny.toml"
+
+
+def weights(path: Path) -> dict[str, torch.Tensor]:
+    return read_checkpoint(path)["model"]
+
+
+@pytest.mark.slow
+def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path: Path, space_file: Path) -> None:
+    args = ["train", "--space", str(space_file), "--epochs", "5", "--seed", "3", "--batch-size", "16"]
+    full = run(*args, "--out", "full.pt", "--json", cwd=tmp_path)
+    assert full.returncode == 0, full.stderr
+    metrics = json.loads(full.stdout)
+    assert metrics["subnets"][0]["name"] == "largest" and len(metrics["subnets"]) == 12
+    proc = supernas(*args, "--out", "killed.pt", cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "killed.pt").exists():  # the first epoch's checkpoint
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.02)
+    time.sleep(0.3)  # well inside a later epoch
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    epoch = read_checkpoint(tmp_path / "killed.pt")["epoch"]
+    assert 1 <= epoch < 5
+    resumed = run(*args, "--out", "killed.pt", "--resume", "--json", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Resuming" in resumed.stderr
+    a, b = weights(tmp_path / "full.pt"), weights(tmp_path / "killed.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert json.loads(resumed.stdout)["subnets"] == metrics["subnets"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--task", "mnist"], "unknown task 'mnist'; valid: digits, npz:PATH"),
+        (["--epochs", "0"], "epochs 0 is out of range"),
+        (["--device", "tpu"], "device 'tpu' is not valid; valid: auto, cpu, cuda"),
+        (["--out", "no/such/dir/x.pt"], "does not exist"),
+        (["--space", "bad.toml"], "unknown field 'depthh'"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, extra: list[str], needle: str) -> None:
+    (tmp_path / "bad.toml").write_text("depthh = [2, 3]\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = run("train", "--out", "x.pt", *extra, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert needle in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_existing_or_corrupt_out(tmp_path: Path) -> None:
+    (tmp_path / "x.pt").write_bytes(b"not a checkpoint")
+    result = run("train", "--out", "x.pt", cwd=tmp_path)
+    assert result.returncode == 2 and "already exists; pass --resume" in result.stderr
+    result = run("train", "--out", "x.pt", "--resume", cwd=tmp_path)
+    assert result.returncode == 2 and "corrupt or not a supernas checkpoint" in result.stderr
+    assert (tmp_path / "x.pt").read_bytes() == b"not a checkpoint"

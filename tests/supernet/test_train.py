@@ -1,0 +1,118 @@
+"""Supernet training: settings, checkpoints and exact resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from supernas.data import Split, TaskData
+from supernas.errors import CheckpointError, TrainingError
+from supernas.search_space import InputSpec, SearchSpace, largest
+from supernas.supernet.checkpoint import load_supernet, read_checkpoint, save_checkpoint
+from supernas.supernet.train import TrainConfig, Trainer, train
+
+
+def quadrant_task(n: int = 256, seed: int = 0) -> TaskData:
+    """A learnable toy task: the label is the brightest quadrant of an 8×8 image."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 1, 8, 8, generator=g) * 0.2
+    y = torch.randint(0, 4, (n,), generator=g)
+    for i, label in enumerate(y.tolist()):
+        r, c = divmod(label, 2)
+        x[i, 0, 4 * r : 4 * r + 4, 4 * c : 4 * c + 4] += 1.0
+    spec = InputSpec("image", (1, 8, 8), 4)
+    parts = [Split(x[s], y[s]) for s in (slice(0, n // 2), slice(n // 2, 3 * n // 4), slice(3 * n // 4, n))]
+    return TaskData("toy", spec, ("a", "b", "c", "d"), *parts)
+
+
+SMALL = TrainConfig(epochs=3, batch_size=16, random_subnets=1, eval_subnets=2, lr=5e-3)
+
+
+def test_training_learns_and_reports_the_final_table(tmp_path: Path, tiny_space: SearchSpace) -> None:
+    task = quadrant_task()
+    result = train(task, tiny_space, TrainConfig(epochs=8, batch_size=16, eval_subnets=3, lr=5e-3), tmp_path / "a.pt")
+    losses = [r.loss for r in result.history]
+    assert losses[-1] < 0.8 * losses[0]
+    assert result.metrics["val_largest"] > 0.5  # chance is 0.25
+    names = [row["name"] for row in result.metrics["subnets"]]
+    assert names == ["largest", "smallest", "random 1", "random 2", "random 3"]
+    loaded = load_supernet(tmp_path / "a.pt")
+    assert loaded.complete and loaded.task == "toy" and loaded.metrics == result.metrics
+    assert not list(tmp_path.glob(".*tmp"))  # no temporary files left behind
+
+
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path: Path, tiny_space: SearchSpace) -> None:
+    task = quadrant_task()
+    full = train(task, tiny_space, SMALL, tmp_path / "full.pt")
+    trainer = Trainer(task, tiny_space, SMALL, torch.device("cpu"))
+    trainer.run_epoch()
+    save_checkpoint(tmp_path / "part.pt", trainer.state())  # as if killed during epoch 2
+    resumed = train(task, tiny_space, SMALL, tmp_path / "part.pt", resume=True)
+    assert resumed.resumed_from == 1
+    a, b = read_checkpoint(tmp_path / "full.pt")["model"], read_checkpoint(tmp_path / "part.pt")["model"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert resumed.metrics == full.metrics
+    again = train(task, tiny_space, SMALL, tmp_path / "part.pt", resume=True)  # already complete: no more training
+    assert again.metrics == full.metrics
+
+
+def test_same_seed_same_weights_other_seed_differs(tiny_space: SearchSpace) -> None:
+    task = quadrant_task()
+    runs = []
+    for seed in (0, 0, 1):
+        trainer = Trainer(task, tiny_space, TrainConfig(epochs=1, batch_size=16, seed=seed), torch.device("cpu"))
+        trainer.run_epoch()
+        runs.append(trainer.supernet.head.linear.weight.detach().clone())
+    assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[0], runs[2])
+
+
+def test_existing_out_needs_resume_and_resume_needs_the_same_settings(tmp_path: Path, tiny_space: SearchSpace) -> None:
+    task = quadrant_task()
+    out = tmp_path / "a.pt"
+    train(task, tiny_space, SMALL, out)
+    before = out.read_bytes()
+    with pytest.raises(TrainingError, match="--resume"):
+        train(task, tiny_space, SMALL, out)
+    other = TrainConfig(**{**SMALL.__dict__, "lr": 1e-3})
+    with pytest.raises(TrainingError, match=r"lr: 0\.005 in the checkpoint, 0\.001 now"):
+        train(task, tiny_space, other, out, resume=True)
+    assert out.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("settings", "needle"),
+    [
+        ({"epochs": 0}, "epochs 0 is out of range; valid: an integer >= 1"),
+        ({"lr": -1.0}, "lr -1.0 is out of range"),
+        ({"kd_weight": 2.0}, "kd_weight 2.0 is out of range; valid: a number in"),
+    ],
+)
+def test_bad_training_settings(settings: dict[str, float], needle: str) -> None:
+    with pytest.raises(TrainingError, match=needle):
+        TrainConfig(**settings)  # type: ignore[arg-type]
+    with pytest.raises(TrainingError, match="unknown training setting 'lrr'; valid: batch_size"):
+        TrainConfig.from_dict({"lrr": 1})
+
+
+def test_missing_corrupt_and_foreign_checkpoints(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_supernet(tmp_path / "none.pt")
+    (tmp_path / "junk.pt").write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(CheckpointError, match="corrupt or not a supernas checkpoint"):
+        load_supernet(tmp_path / "junk.pt")
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="has format None; valid: 'supernas-supernet/1'"):
+        load_supernet(tmp_path / "other.pt")
+
+
+def test_checkpoint_with_weights_of_another_space_is_rejected(tmp_path: Path, tiny_space: SearchSpace) -> None:
+    task = quadrant_task()
+    trainer = Trainer(task, tiny_space, SMALL, torch.device("cpu"))
+    state = trainer.state()
+    state["space"] = {**state["space"], "embed_dim": [16, 24, 32]}
+    save_checkpoint(tmp_path / "x.pt", state)
+    with pytest.raises(CheckpointError, match="weights do not fit its space"):
+        load_supernet(tmp_path / "x.pt")
+    assert largest(tiny_space).embed_dim == 24
