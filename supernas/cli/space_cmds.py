@@ -124,17 +124,26 @@ def sample_configs(
         c = SubnetConfig.from_dict(row["config"])
         d = c.depth
         table.add_row(
-            row["arch_id"], str(d), str(c.embed_dim), str(c.loops),
+            row["arch_id"],
+            str(d),
+            str(c.embed_dim),
+            str(c.loops),
             ",".join(map(str, c.heads[: c.unique_blocks])),
             ",".join(f"{w}/{a}" for w, a in zip(c.weight_bits[:d], c.act_bits[:d])),
             ",".join(map(str, c.keep_ratio)),
-            f"{row['params']:,}", f"{row['macs']:,}", f"{row['model_bytes']:,}",
+            f"{row['params']:,}",
+            f"{row['macs']:,}",
+            f"{row['model_bytes']:,}",
         )
     console.print(table)
 
 
 def _describe(space: SearchSpace, spec: InputSpec, config: SubnetConfig) -> dict[str, Any]:
     c = costs(space, config, spec)
-    return {"arch_id": config.arch_id, "config": config.to_dict(), "params": c.params, "macs": c.macs,
-            "model_bytes": c.model_bytes}
-
+    return {
+        "arch_id": config.arch_id,
+        "config": config.to_dict(),
+        "params": c.params,
+        "macs": c.macs,
+        "model_bytes": c.model_bytes,
+    }

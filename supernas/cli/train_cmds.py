@@ -23,10 +23,10 @@ def train(
         Path | None,
         typer.Option("--space", help="Search space file (.toml/.json); default: the task's built-in space."),
     ] = None,
-    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs (default 100).", show_default=False)] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs (default 120).", show_default=False)] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed (default 0).", show_default=False)] = None,
     batch_size: Annotated[
-        int | None, typer.Option("--batch-size", help="Examples per step (default 64).", show_default=False)
+        int | None, typer.Option("--batch-size", help="Examples per step (default 32).", show_default=False)
     ] = None,
     lr: Annotated[
         float | None, typer.Option("--lr", help="Peak learning rate (default 3e-3).", show_default=False)

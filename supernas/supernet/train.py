@@ -36,13 +36,14 @@ from supernas.supernet.model import Supernet
 class TrainConfig:
     """Hyperparameters of one supernet training run."""
 
-    epochs: int = 100  # passes over the training split
-    batch_size: int = 64  # examples per step
+    epochs: int = 120  # passes over the training split
+    batch_size: int = 32  # examples per step
     lr: float = 3e-3  # peak AdamW learning rate
     weight_decay: float = 0.05  # AdamW decoupled weight decay
     warmup: float = 0.05  # share of all steps spent warming the learning rate up linearly
     random_subnets: int = 1  # random subnets per step besides the largest and the smallest
     kd_weight: float = 0.5  # share of distillation (vs labels) in the loss of non-largest subnets
+    student_weight: float = 0.5  # weight of each non-largest subnet's loss relative to the largest's
     label_smoothing: float = 0.1  # of the cross-entropy on labels
     grad_clip: float = 1.0  # max global gradient norm
     seed: int = 0  # seeds weights, shuffling, augmentation and subnet sampling
@@ -55,7 +56,7 @@ class TrainConfig:
         for name in ("lr", "grad_clip"):
             if not getattr(self, name) > 0:
                 raise TrainingError(f"{name} {getattr(self, name)} is out of range; valid: a number > 0")
-        for name in ("weight_decay", "warmup", "kd_weight", "label_smoothing"):
+        for name in ("weight_decay", "warmup", "kd_weight", "label_smoothing", "student_weight"):
             if not 0 <= getattr(self, name) <= 1:
                 raise TrainingError(f"{name} {getattr(self, name)} is out of range; valid: a number in [0, 1]")
 
@@ -150,7 +151,7 @@ class Trainer:
                 hard = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
                 soft = F.kl_div(logits.log_softmax(dim=-1), soft_targets, reduction="batchmean")
                 student_loss = (1 - cfg.kd_weight) * hard + cfg.kd_weight * soft
-            student_loss.backward()
+            (cfg.student_weight * student_loss).backward()
         torch.nn.utils.clip_grad_norm_(self.supernet.parameters(), cfg.grad_clip)
         self.optimizer.step()
         self.scheduler.step()

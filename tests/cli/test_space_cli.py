@@ -73,12 +73,18 @@ def test_bad_space_files_give_one_line_errors(tmp_path: Path) -> None:
 def test_console_script_in_a_subprocess() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "supernas.cli.main", "space", "sample", "--n", "2", "--json"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)) == 2
     bad = subprocess.run(
         [sys.executable, "-m", "supernas.cli.main", "space", "show", "--task", "mnist"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert bad.returncode == 2 and bad.stderr.startswith("Error: ") and "digits" in bad.stderr

@@ -1,0 +1,121 @@
+"""The database schema: typed SQLAlchemy 2.0 ORM tables."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+EVALUATION_STATUSES = ("PENDING", "RUNNING", "COMPLETE", "FAILED")
+SEARCH_STATUSES = ("RUNNING", "COMPLETE", "FAILED", "INTERRUPTED")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class SupernetRow(Base):
+    """A trained supernet checkpoint searches can use."""
+
+    __tablename__ = "supernets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    task: Mapped[str] = mapped_column(String(500))
+    space: Mapped[dict[str, Any]]
+    spec: Mapped[dict[str, Any]]
+    class_names: Mapped[list[Any]]
+    checkpoint_path: Mapped[str] = mapped_column(Text)
+    checkpoint_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    train_metrics: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SearchRow(Base):
+    """One multi-objective search and its fixed settings."""
+
+    __tablename__ = "searches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    supernet_id: Mapped[int | None] = mapped_column(ForeignKey("supernets.id"))
+    strategy: Mapped[str] = mapped_column(String(50))
+    objectives: Mapped[list[Any]]
+    constraints: Mapped[list[Any]]
+    budget: Mapped[int] = mapped_column(Integer)
+    batch_size: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    hv_reference: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    settings: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class EvaluationRow(Base):
+    """One architecture of one search: queued, running, measured or failed."""
+
+    __tablename__ = "evaluations"
+    __table_args__ = (UniqueConstraint("search_id", "arch_id", name="uq_evaluation_search_arch"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    search_id: Mapped[int] = mapped_column(ForeignKey("searches.id", ondelete="CASCADE"), index=True)
+    arch_id: Mapped[str] = mapped_column(String(64))
+    config: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(20))
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    predictions: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    iteration: Mapped[int] = mapped_column(Integer)
+    worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    device: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FrontRow(Base):
+    """The measured Pareto front after one iteration."""
+
+    __tablename__ = "fronts"
+    __table_args__ = (UniqueConstraint("search_id", "iteration", name="uq_front_search_iteration"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    search_id: Mapped[int] = mapped_column(ForeignKey("searches.id", ondelete="CASCADE"), index=True)
+    iteration: Mapped[int] = mapped_column(Integer)
+    members: Mapped[list[Any]]
+    hypervolume: Mapped[float] = mapped_column(Float)
+    n_evaluated: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PredictorFitRow(Base):
+    """Quality of the predictor chosen for one objective at one iteration."""
+
+    __tablename__ = "predictor_fits"
+    __table_args__ = (UniqueConstraint("search_id", "iteration", "objective", name="uq_fit_search_iter_obj"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    search_id: Mapped[int] = mapped_column(ForeignKey("searches.id", ondelete="CASCADE"), index=True)
+    iteration: Mapped[int] = mapped_column(Integer)
+    objective: Mapped[str] = mapped_column(String(50))
+    kind: Mapped[str] = mapped_column(String(50))
+    kendall_tau: Mapped[float | None] = mapped_column(Float, nullable=True)
+    mape: Mapped[float | None] = mapped_column(Float, nullable=True)
+    n_train: Mapped[int] = mapped_column(Integer)
+    scores: Mapped[dict[str, Any]]
+
+
+class ExportRow(Base):
+    """A subnet written out by ``supernas export``."""
+
+    __tablename__ = "exports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    search_id: Mapped[int] = mapped_column(ForeignKey("searches.id", ondelete="CASCADE"), index=True)
+    arch_id: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(50))
+    path: Mapped[str] = mapped_column(Text)
+    metrics: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,643 @@
+"""The persistent store of supernets, searches, evaluations, fronts and predictor fits."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from supernas.errors import StorageError
+from supernas.store import migrations
+from supernas.store.models import (
+    EVALUATION_STATUSES,
+    SEARCH_STATUSES,
+    EvaluationRow,
+    ExportRow,
+    FrontRow,
+    PredictorFitRow,
+    SearchRow,
+    SupernetRow,
+    utcnow,
+)
+
+DEFAULT_URL = "sqlite:///supernas.db"
+URL_HELP = "sqlite:///PATH or any SQLAlchemy URL"
+BUSY_TIMEOUT_MS = 30_000
+
+
+@dataclass(frozen=True)
+class SupernetRecord:
+    """A registered supernet."""
+
+    name: str  # unique
+    task: str  # "digits" or "npz:PATH"
+    space: dict[str, Any]  # SearchSpace.to_dict()
+    spec: dict[str, Any]  # InputSpec.to_dict()
+    class_names: list[str]  # one per label
+    checkpoint_path: str  # where the checkpoint was when registered
+    checkpoint_sha256: str  # of the checkpoint file
+    train_metrics: dict[str, Any]  # final training evaluation
+
+
+@dataclass(frozen=True)
+class SearchRecord:
+    """A search and its fixed settings."""
+
+    id: int  # database id
+    name: str  # unique
+    supernet_name: str | None  # None for synthetic searches
+    strategy: str  # linas, nsga2, random or optuna
+    objectives: list[dict[str, str]]  # [{"name": ..., "direction": "max"|"min"}]
+    constraints: list[str]  # e.g. ["latency_ms<=2.5"]
+    budget: int  # distinct architectures to measure
+    batch_size: int  # architectures per iteration
+    seed: int  # seeds the strategy
+    status: str  # one of SEARCH_STATUSES
+    hv_reference: list[float] | None  # fixed hypervolume reference point (minimisation form)
+    settings: dict[str, Any]  # strategy and executor options
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class EvaluationRecord:
+    """One architecture of a search."""
+
+    arch_id: str
+    config: dict[str, Any]  # SubnetConfig.to_dict()
+    status: str  # one of EVALUATION_STATUSES
+    metrics: dict[str, Any] | None  # measured values when COMPLETE
+    predictions: dict[str, Any] | None  # what the predictors expected, when they chose it
+    iteration: int  # the iteration that asked for it
+    worker: str | None
+    device: str | None
+    seconds: float | None  # evaluation wall time
+    error: str | None  # why it FAILED
+    attempts: int  # times it was started
+
+
+@dataclass(frozen=True)
+class FrontRecord:
+    """The measured front after an iteration."""
+
+    iteration: int
+    members: list[str]  # arch_ids
+    hypervolume: float
+    n_evaluated: int
+
+
+@dataclass(frozen=True)
+class PredictorFitRecord:
+    """Quality of one objective's predictor at one iteration."""
+
+    iteration: int
+    objective: str
+    kind: str
+    kendall_tau: float | None
+    mape: float | None
+    n_train: int
+    scores: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ExportRecord:
+    """A written export."""
+
+    arch_id: str
+    format: str
+    path: str
+    metrics: dict[str, Any]
+    created_at: datetime
+
+
+R = TypeVar("R")
+
+
+class Store:
+    """Persistent state of supernas behind any SQLAlchemy URL.
+
+    Contract:
+
+    * every public method is one transaction, committed before it returns (so a
+      killed process loses nothing it was told was stored) and rolled back whole on
+      error: readers, in this process or another, only ever see committed rows;
+    * writes of evaluations are idempotent: ``UNIQUE(search, arch_id)`` makes a
+      retried ``add_pending`` a no-op, ``complete`` never duplicates a row and a
+      COMPLETE row is never overwritten by ``fail``;
+    * records returned are frozen copies, detached from any session;
+    * SQLite is opened in WAL mode with a busy timeout and foreign keys on, so
+      readers never see "database is locked" while a search writes;
+    * a store is used by one process; open a new one after ``fork()``.
+    """
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine, self.url = engine, url
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str | None = None, *, create: bool = False) -> Store:
+        """Open the store at ``url`` (default: ``$SUPERNAS_STORAGE``, else ``sqlite:///supernas.db``).
+
+        ``create=False`` never creates anything: a missing SQLite file or an old
+        schema is an error. ``create=True`` creates the database and upgrades it.
+        """
+        url = url or os.environ.get("SUPERNAS_STORAGE") or DEFAULT_URL
+        engine = _engine(url, create)
+        store = cls(engine, url)
+        try:
+            current, head = migrations.current_revision(engine), migrations.head_revision()
+            if current != head:
+                if not create:
+                    raise StorageError(_revision_message(url, current, head))
+                if current is not None and current not in migrations.known_revisions():
+                    raise StorageError(_revision_message(url, current, head))
+                migrations.upgrade(engine)
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise StorageError(f"--storage {url!r} cannot be used ({_first_line(exc)}); expected {URL_HELP}") from None
+        except StorageError:
+            engine.dispose()
+            raise
+        return store
+
+    @staticmethod
+    def check_url(url: str | None = None) -> None:
+        """Raise the error :meth:`open` would for a malformed URL, without connecting or creating anything."""
+        _engine(url or os.environ.get("SUPERNAS_STORAGE") or DEFAULT_URL, create=True).dispose()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        """The one place a session is opened, committed or rolled back."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except StorageError:
+            session.rollback()
+            raise
+        except SQLAlchemyError as exc:
+            session.rollback()
+            raise StorageError(f"storage {self.url!r}: {_first_line(exc)}") from None
+        finally:
+            session.close()
+
+    # supernets
+
+    def add_supernet(
+        self,
+        name: str,
+        task: str,
+        space: dict[str, Any],
+        spec: dict[str, Any],
+        class_names: list[str],
+        checkpoint_path: str,
+        checkpoint_sha256: str,
+        train_metrics: dict[str, Any],
+    ) -> SupernetRecord:
+        """Register a supernet; the same name and checkpoint again returns the existing record."""
+        with self._transaction() as s:
+            row = s.scalar(select(SupernetRow).where(SupernetRow.name == name))
+            if row is not None:
+                if row.checkpoint_sha256 != checkpoint_sha256:
+                    raise StorageError(f"supernet name {name!r} is taken by another checkpoint; choose another --name")
+                return _supernet(row)
+            row = SupernetRow(
+                name=name,
+                task=task,
+                space=space,
+                spec=spec,
+                class_names=list(class_names),
+                checkpoint_path=checkpoint_path,
+                checkpoint_sha256=checkpoint_sha256,
+                train_metrics=train_metrics,
+            )
+            s.add(row)
+            return _supernet(row)
+
+    def get_supernet(self, name: str) -> SupernetRecord:
+        with self._transaction() as s:
+            row = s.scalar(select(SupernetRow).where(SupernetRow.name == name))
+            if row is None:
+                known = s.scalars(select(SupernetRow.name).order_by(SupernetRow.id)).all()
+                raise StorageError(f"unknown supernet {name!r}; known: {', '.join(known) or 'none registered yet'}")
+            return _supernet(row)
+
+    def find_supernet_by_sha(self, sha256: str) -> SupernetRecord | None:
+        with self._transaction() as s:
+            row = s.scalar(select(SupernetRow).where(SupernetRow.checkpoint_sha256 == sha256))
+            return None if row is None else _supernet(row)
+
+    def list_supernets(self) -> list[SupernetRecord]:
+        with self._transaction() as s:
+            return [_supernet(r) for r in s.scalars(select(SupernetRow).order_by(SupernetRow.id))]
+
+    # searches
+
+    def create_search(
+        self,
+        name: str,
+        strategy: str,
+        objectives: list[dict[str, str]],
+        constraints: list[str],
+        budget: int,
+        batch_size: int,
+        seed: int,
+        supernet_name: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> SearchRecord:
+        """Create a search in status RUNNING; a taken name is an error."""
+        with self._transaction() as s:
+            if s.scalar(select(SearchRow.id).where(SearchRow.name == name)) is not None:
+                raise StorageError(f"search name {name!r} is taken; choose another --name or `supernas resume {name}`")
+            supernet_id = None
+            if supernet_name is not None:
+                supernet_id = s.scalar(select(SupernetRow.id).where(SupernetRow.name == supernet_name))
+                if supernet_id is None:
+                    raise StorageError(f"unknown supernet {supernet_name!r}")
+            row = SearchRow(
+                name=name,
+                supernet_id=supernet_id,
+                strategy=strategy,
+                objectives=objectives,
+                constraints=constraints,
+                budget=budget,
+                batch_size=batch_size,
+                seed=seed,
+                status="RUNNING",
+                hv_reference=None,
+                settings=settings or {},
+            )
+            s.add(row)
+            s.flush()
+            return _search(row, supernet_name)
+
+    def get_search(self, name: str) -> SearchRecord:
+        with self._transaction() as s:
+            return self._search_record(s, self._search_row(s, name))
+
+    def list_searches(self) -> list[SearchRecord]:
+        with self._transaction() as s:
+            return [self._search_record(s, r) for r in s.scalars(select(SearchRow).order_by(SearchRow.id))]
+
+    def set_search_status(self, name: str, status: str) -> None:
+        if status not in SEARCH_STATUSES:
+            raise StorageError(f"search status {status!r} is not valid; valid: {', '.join(SEARCH_STATUSES)}")
+        with self._transaction() as s:
+            self._search_row(s, name).status = status
+
+    def set_hv_reference(self, name: str, reference: list[float]) -> None:
+        with self._transaction() as s:
+            self._search_row(s, name).hv_reference = [float(v) for v in reference]
+
+    # evaluations
+
+    def add_pending(
+        self, search: str, iteration: int, items: list[tuple[str, dict[str, Any], dict[str, Any] | None]]
+    ) -> int:
+        """Queue architectures as PENDING; ones the search already has are left alone. Returns how many were new."""
+        with self._transaction() as s:
+            search_id = self._search_row(s, search).id
+            existing = set(s.scalars(select(EvaluationRow.arch_id).where(EvaluationRow.search_id == search_id)))
+            added = 0
+            for arch_id, config, predictions in items:
+                if arch_id in existing:
+                    continue
+                existing.add(arch_id)
+                s.add(
+                    EvaluationRow(
+                        search_id=search_id,
+                        arch_id=arch_id,
+                        config=config,
+                        status="PENDING",
+                        predictions=predictions,
+                        iteration=iteration,
+                        attempts=0,
+                    )
+                )
+                added += 1
+            return added
+
+    def mark_running(self, search: str, arch_id: str, worker: str | None = None, device: str | None = None) -> None:
+        with self._transaction() as s:
+            row = self._evaluation_row(s, search, arch_id)
+            if row.status in ("PENDING", "RUNNING"):
+                row.status, row.worker, row.device = "RUNNING", worker, device
+                row.started_at, row.attempts = utcnow(), row.attempts + 1
+
+    def complete(
+        self,
+        search: str,
+        arch_id: str,
+        metrics: dict[str, Any],
+        worker: str | None = None,
+        device: str | None = None,
+        seconds: float | None = None,
+        *,
+        config: dict[str, Any] | None = None,
+        iteration: int = -1,
+    ) -> bool:
+        """Record measured ``metrics``; a second completion of the same architecture changes nothing."""
+        with self._transaction() as s:
+            row = self._find_evaluation(s, search, arch_id)
+            if row is None:
+                if config is None:
+                    raise StorageError(f"search {search!r} has no evaluation {arch_id!r}")
+                row = EvaluationRow(
+                    search_id=self._search_row(s, search).id,
+                    arch_id=arch_id,
+                    config=config,
+                    status="PENDING",
+                    iteration=iteration,
+                    attempts=1,
+                )
+                s.add(row)
+            if row.status == "COMPLETE":
+                return False
+            row.status, row.metrics, row.error = "COMPLETE", dict(metrics), None
+            row.worker, row.device, row.seconds, row.finished_at = worker, device, seconds, utcnow()
+            return True
+
+    def fail(
+        self,
+        search: str,
+        arch_id: str,
+        error: str,
+        worker: str | None = None,
+        device: str | None = None,
+        seconds: float | None = None,
+    ) -> bool:
+        """Record a failed evaluation; never overwrites a COMPLETE one."""
+        with self._transaction() as s:
+            row = self._evaluation_row(s, search, arch_id)
+            if row.status == "COMPLETE":
+                return False
+            row.status, row.error = "FAILED", error
+            row.worker, row.device, row.seconds, row.finished_at = worker, device, seconds, utcnow()
+            return True
+
+    def update_metrics(self, search: str, arch_id: str, extra: dict[str, Any]) -> None:
+        """Merge ``extra`` (e.g. ``test_accuracy``) into a COMPLETE evaluation's metrics."""
+        with self._transaction() as s:
+            row = self._evaluation_row(s, search, arch_id)
+            if row.status != "COMPLETE":
+                raise StorageError(f"evaluation {arch_id!r} of {search!r} is {row.status}, not COMPLETE")
+            row.metrics = {**(row.metrics or {}), **extra}
+
+    def reset_running(self, search: str) -> int:
+        """Requeue evaluations left RUNNING by a killed process; returns how many."""
+        with self._transaction() as s:
+            search_id = self._search_row(s, search).id
+            rows = s.scalars(
+                select(EvaluationRow).where(EvaluationRow.search_id == search_id, EvaluationRow.status == "RUNNING")
+            ).all()
+            for row in rows:
+                row.status = "PENDING"
+            return len(rows)
+
+    def evaluations(self, search: str, status: str | None = None) -> list[EvaluationRecord]:
+        """Evaluations of ``search`` in the order they were queued."""
+        if status is not None and status not in EVALUATION_STATUSES:
+            raise StorageError(f"evaluation status {status!r} is not valid; valid: {', '.join(EVALUATION_STATUSES)}")
+        with self._transaction() as s:
+            query = select(EvaluationRow).where(EvaluationRow.search_id == self._search_row(s, search).id)
+            if status is not None:
+                query = query.where(EvaluationRow.status == status)
+            return [_evaluation(r) for r in s.scalars(query.order_by(EvaluationRow.id))]
+
+    def count_evaluations(self, search: str) -> dict[str, int]:
+        with self._transaction() as s:
+            search_id = self._search_row(s, search).id
+            rows = s.execute(
+                select(EvaluationRow.status, func.count())
+                .where(EvaluationRow.search_id == search_id)
+                .group_by(EvaluationRow.status)
+            ).all()
+            return {status: 0 for status in EVALUATION_STATUSES} | {status: int(n) for status, n in rows}
+
+    # fronts, predictor fits, exports
+
+    def add_front(self, search: str, iteration: int, members: list[str], hypervolume: float, n_evaluated: int) -> None:
+        """Store (or replace) the measured front of an iteration."""
+        with self._transaction() as s:
+            search_id = self._search_row(s, search).id
+            row = s.scalar(select(FrontRow).where(FrontRow.search_id == search_id, FrontRow.iteration == iteration))
+            if row is None:
+                row = FrontRow(search_id=search_id, iteration=iteration)
+                s.add(row)
+            row.members, row.hypervolume, row.n_evaluated = list(members), float(hypervolume), n_evaluated
+
+    def fronts(self, search: str) -> list[FrontRecord]:
+        with self._transaction() as s:
+            search_id = self._search_row(s, search).id
+            rows = s.scalars(select(FrontRow).where(FrontRow.search_id == search_id).order_by(FrontRow.iteration))
+            return [FrontRecord(r.iteration, list(r.members), r.hypervolume, r.n_evaluated) for r in rows]
+
+    def add_predictor_fit(
+        self,
+        search: str,
+        iteration: int,
+        objective: str,
+        kind: str,
+        kendall_tau: float | None,
+        mape: float | None,
+        n_train: int,
+        scores: dict[str, Any],
+    ) -> None:
+        """Store (or replace) the fit quality of one objective's predictor at an iteration."""
+        with self._transaction() as s:
+            search_id = self._search_row(s, search).id
+            row = s.scalar(
+                select(PredictorFitRow).where(
+                    PredictorFitRow.search_id == search_id,
+                    PredictorFitRow.iteration == iteration,
+                    PredictorFitRow.objective == objective,
+                )
+            )
+            if row is None:
+                row = PredictorFitRow(search_id=search_id, iteration=iteration, objective=objective)
+                s.add(row)
+            row.kind, row.kendall_tau, row.mape, row.n_train, row.scores = kind, kendall_tau, mape, n_train, scores
+
+    def predictor_fits(self, search: str) -> list[PredictorFitRecord]:
+        with self._transaction() as s:
+            search_id = self._search_row(s, search).id
+            rows = s.scalars(
+                select(PredictorFitRow)
+                .where(PredictorFitRow.search_id == search_id)
+                .order_by(PredictorFitRow.iteration, PredictorFitRow.objective)
+            )
+            return [
+                PredictorFitRecord(r.iteration, r.objective, r.kind, r.kendall_tau, r.mape, r.n_train, dict(r.scores))
+                for r in rows
+            ]
+
+    def add_export(self, search: str, arch_id: str, format: str, path: str, metrics: dict[str, Any]) -> ExportRecord:
+        with self._transaction() as s:
+            row = ExportRow(
+                search_id=self._search_row(s, search).id, arch_id=arch_id, format=format, path=path, metrics=metrics
+            )
+            s.add(row)
+            s.flush()
+            return ExportRecord(row.arch_id, row.format, row.path, dict(row.metrics), row.created_at)
+
+    def exports(self, search: str) -> list[ExportRecord]:
+        with self._transaction() as s:
+            rows = s.scalars(
+                select(ExportRow).where(ExportRow.search_id == self._search_row(s, search).id).order_by(ExportRow.id)
+            )
+            return [ExportRecord(r.arch_id, r.format, r.path, dict(r.metrics), r.created_at) for r in rows]
+
+    # lookups inside a transaction
+
+    @staticmethod
+    def _search_row(s: Session, name: str) -> SearchRow:
+        row = s.scalar(select(SearchRow).where(SearchRow.name == name))
+        if row is None:
+            known = s.scalars(select(SearchRow.name).order_by(SearchRow.id)).all()
+            raise StorageError(f"unknown search {name!r}; known: {', '.join(known) or 'no searches yet'}")
+        return row
+
+    def _find_evaluation(self, s: Session, search: str, arch_id: str) -> EvaluationRow | None:
+        search_id = self._search_row(s, search).id
+        return s.scalar(
+            select(EvaluationRow).where(EvaluationRow.search_id == search_id, EvaluationRow.arch_id == arch_id)
+        )
+
+    def _evaluation_row(self, s: Session, search: str, arch_id: str) -> EvaluationRow:
+        row = self._find_evaluation(s, search, arch_id)
+        if row is None:
+            raise StorageError(f"search {search!r} has no evaluation {arch_id!r}")
+        return row
+
+    @staticmethod
+    def _search_record(s: Session, row: SearchRow) -> SearchRecord:
+        supernet = None if row.supernet_id is None else s.get(SupernetRow, row.supernet_id)
+        return _search(row, None if supernet is None else supernet.name)
+
+
+def _engine(url: str, create: bool) -> Engine:
+    """An engine for ``url`` with SQLite pragmas checked; bad URLs are one-line errors."""
+    try:
+        parsed = make_url(url)
+        is_sqlite = parsed.get_backend_name() == "sqlite"
+        database = parsed.database or ""
+        if is_sqlite and database not in ("", ":memory:"):
+            path = Path(database)
+            if not path.parent.is_dir():
+                raise StorageError(
+                    f"--storage {url!r}: directory {str(path.parent)!r} does not exist; expected {URL_HELP}"
+                )
+            if not create and not path.exists():
+                raise StorageError(
+                    f"database {str(path)!r} does not exist; run `supernas search` first or pass --storage ({URL_HELP})"
+                )
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000} if is_sqlite else {})
+    except StorageError:
+        raise
+    except (ArgumentError, NoSuchModuleError, ValueError, ImportError) as exc:
+        raise StorageError(
+            f"--storage {url!r} is not a usable database URL ({_first_line(exc)}); expected {URL_HELP}"
+        ) from None
+    if is_sqlite:
+        event.listen(engine, "connect", _sqlite_pragmas(database not in ("", ":memory:")))
+    return engine
+
+
+def _sqlite_pragmas(file_backed: bool) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if cursor.execute("PRAGMA foreign_keys").fetchone()[0] != 1:
+                raise StorageError("SQLite refused PRAGMA foreign_keys=ON")
+            if file_backed:
+                mode = cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise StorageError(
+                        f"SQLite refused WAL journal mode (got {mode!r}); is the file on a network disk?"
+                    )
+                cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    return on_connect
+
+
+def _revision_message(url: str, current: str | None, head: str) -> str:
+    if current is None:
+        return f"--storage {url!r} is not a supernas database (no schema version); expected {URL_HELP}"
+    if current not in migrations.known_revisions():
+        return f"database {url!r} has schema {current!r}, newer than this supernas knows ({head!r}); upgrade supernas"
+    return f"database {url!r} has schema {current!r}, older than {head!r}; run `supernas db upgrade --storage {url}`"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _supernet(r: SupernetRow) -> SupernetRecord:
+    return SupernetRecord(
+        r.name,
+        r.task,
+        dict(r.space),
+        dict(r.spec),
+        list(r.class_names),
+        r.checkpoint_path,
+        r.checkpoint_sha256,
+        dict(r.train_metrics),
+    )
+
+
+def _search(r: SearchRow, supernet_name: str | None) -> SearchRecord:
+    return SearchRecord(
+        id=r.id,
+        name=r.name,
+        supernet_name=supernet_name,
+        strategy=r.strategy,
+        objectives=list(r.objectives),
+        constraints=list(r.constraints),
+        budget=r.budget,
+        batch_size=r.batch_size,
+        seed=r.seed,
+        status=r.status,
+        hv_reference=None if r.hv_reference is None else [float(v) for v in r.hv_reference],
+        settings=dict(r.settings),
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+    )
+
+
+def _evaluation(r: EvaluationRow) -> EvaluationRecord:
+    return EvaluationRecord(
+        arch_id=r.arch_id,
+        config=dict(r.config),
+        status=r.status,
+        metrics=None if r.metrics is None else dict(r.metrics),
+        predictions=None if r.predictions is None else dict(r.predictions),
+        iteration=r.iteration,
+        worker=r.worker,
+        device=r.device,
+        seconds=r.seconds,
+        error=r.error,
+        attempts=r.attempts,
+    )

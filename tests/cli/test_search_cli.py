@@ -1,0 +1,205 @@
+"""``supernas search`` and friends through real subprocesses: runs, kills and resumes, readers, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from supernas.data import load_task
+from supernas.search_space import SearchSpace
+from supernas.store import Store
+from supernas.supernet.train import TrainConfig, train
+
+TINY = SearchSpace(
+    depth=(1, 2),
+    embed_dim=(16, 24),
+    heads=(1, 2),
+    head_dim=8,
+    mlp_ratio=(1.0, 2.0),
+    loops=(1, 2),
+    lora_rank=(0, 2),
+    weight_bits=(4, 8, 32),
+    act_bits=(8, 32),
+    reduction_layers=(1,),
+    keep_ratio=(0.5, 1.0),
+    patch_size=2,
+)
+SEARCH = ["--objectives", "accuracy,params", "--budget", "60", "--batch", "4", "--executor", "local"]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    train(load_task("digits"), TINY, TrainConfig(epochs=2, eval_subnets=2), path)
+    return path
+
+
+def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "NO_COLOR": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "supernas.cli.main", *args],
+        cwd=cwd,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    proc = start(*args, cwd=cwd)
+    out, err = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def completed(url: str, name: str) -> int:
+    try:
+        with Store.open(url) as store:
+            return store.count_evaluations(name)["COMPLETE"]
+    except Exception:
+        return 0
+
+
+@pytest.mark.slow
+def test_kill_and_resume_five_times_loses_and_duplicates_nothing(tmp_path: Path, checkpoint: Path) -> None:
+    reference = run(
+        "search",
+        "--supernet",
+        str(checkpoint),
+        *SEARCH,
+        "--name",
+        "ref",
+        "--storage",
+        "sqlite:///ref.db",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert reference.returncode == 0, reference.stderr
+    expected = json.loads(reference.stdout)
+    url = f"sqlite:///{tmp_path / 'killed.db'}"
+    rng = np.random.default_rng(0)
+    args = ["search", "--supernet", str(checkpoint), *SEARCH, "--name", "k", "--storage", url]
+    kills = 0
+    while kills < 5:
+        proc = start(*args, cwd=tmp_path) if kills == 0 else start("resume", "k", "--storage", url, cwd=tmp_path)
+        before = completed(url, "k")
+        deadline = time.monotonic() + 120
+        while completed(url, "k") <= before and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(float(rng.uniform(0.0, 0.5)))
+        if proc.poll() is not None:
+            break  # finished before it could be killed
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+    assert kills == 5
+    final = run("resume", "k", "--storage", url, "--json", cwd=tmp_path)
+    assert final.returncode == 0, final.stderr
+    with Store.open(url) as store:
+        counts = store.count_evaluations("k")
+        assert counts == {"PENDING": 0, "RUNNING": 0, "COMPLETE": 60, "FAILED": 0}
+        killed_ids = [e.arch_id for e in store.evaluations("k")]
+    with Store.open("sqlite:///" + str(tmp_path / "ref.db")) as store:
+        assert sorted(killed_ids) == sorted(e.arch_id for e in store.evaluations("ref"))
+    got = json.loads(final.stdout)
+    assert [r["arch_id"] for r in got["front"]] == [r["arch_id"] for r in expected["front"]]
+    assert [r["metrics"] for r in got["front"]] == [r["metrics"] for r in expected["front"]]
+
+
+@pytest.mark.slow
+def test_pareto_show_while_a_search_writes(tmp_path: Path, checkpoint: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    proc = start("search", "--supernet", str(checkpoint), *SEARCH, "--name", "live", "--storage", url, cwd=tmp_path)
+    while completed(url, "live") == 0 and proc.poll() is None:
+        time.sleep(0.05)
+    reads = 0
+    while proc.poll() is None:
+        shown = run("pareto", "show", "live", "--storage", url, "--json", cwd=tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        assert "locked" not in shown.stderr
+        for row in json.loads(shown.stdout)["front"]:
+            assert set(row["metrics"]) >= {"accuracy", "params"}
+        reads += 1
+    assert proc.returncode == 0 and reads >= 2
+
+
+def test_search_status_searches_and_db_commands(tmp_path: Path, checkpoint: Path) -> None:
+    url = "sqlite:///ok.db"
+    result = run(
+        "search",
+        "--supernet",
+        str(checkpoint),
+        "--objectives",
+        "accuracy,model_bytes",
+        "--budget",
+        "10",
+        "--batch",
+        "5",
+        "--executor",
+        "local",
+        "--strategy",
+        "random",
+        "--storage",
+        url,
+        "--json",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    front = json.loads(result.stdout)["front"]
+    assert front and all("test_accuracy" in r["metrics"] for r in front)
+    listed = json.loads(run("searches", "--storage", url, "--json", cwd=tmp_path).stdout)
+    assert listed[0]["name"] == "tiny-random-s0" and listed[0]["evaluated"] == 10
+    status = json.loads(run("status", "tiny-random-s0", "--storage", url, "--json", cwd=tmp_path).stdout)
+    assert status["counts"]["COMPLETE"] == 10 and len(status["iterations"]) == 2
+    info = json.loads(run("db", "info", "--storage", url, "--json", cwd=tmp_path).stdout)
+    assert info["searches"] == 1 and info["evaluations"] == 10
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--objectives", "accuracy,speed"], "unknown objective 'speed'; valid: accuracy"),
+        (["--strategy", "grid"], "unknown strategy 'grid'; valid: linas, nsga2, random, optuna"),
+        (["--constraint", "latency<3"], "--constraint 'latency<3' is malformed"),
+        (["--budget", "4", "--batch", "5"], "--budget 4 is smaller than --batch 5"),
+        (["--storage", "nosuchdriver://x"], "--storage 'nosuchdriver://x' is not a usable database URL"),
+        (["--executor", "gpu"], "--executor 'gpu' is not valid; valid: ray, local"),
+        (["--workers", "-1"], "--workers -1 is out of range"),
+        (["--ray-address", "127.0.0.1:1"], "--ray-address '127.0.0.1:1' is unreachable"),
+    ],
+)
+def test_search_bad_input(tmp_path: Path, checkpoint: Path, args: list[str], needle: str) -> None:
+    result = run("search", "--supernet", str(checkpoint), *args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert needle in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no database, nothing else
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["pareto", "show", "nope"],
+        ["status", "nope"],
+        ["resume", "nope"],
+        ["searches"],
+        ["db", "info"],
+        ["search", "--supernet", "missing.pt"],
+    ],
+)
+def test_read_commands_on_a_missing_database_or_unknown_search(tmp_path: Path, args: list[str]) -> None:
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert list(tmp_path.iterdir()) == []
+    Store.open(f"sqlite:///{tmp_path / 'supernas.db'}", create=True).close()
+    if args[0] in ("pareto", "status", "resume"):
+        again = run(*args, cwd=tmp_path)
+        assert again.returncode == 2 and "unknown search 'nope'; known: no searches yet" in again.stderr

@@ -1,0 +1,156 @@
+"""The SQL store: pragmas, idempotent writes, migrations, bad URLs, readers during writes."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from supernas.errors import StorageError
+from supernas.store import Store
+from supernas.store.migrations import current_revision, head_revision
+from supernas.store.models import Base
+
+OBJECTIVES = [{"name": "accuracy", "direction": "max"}, {"name": "params", "direction": "min"}]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store.open(f"sqlite:///{tmp_path / 'x.db'}", create=True)
+    s.create_search("s", "linas", OBJECTIVES, ["params<=100"], 10, 2, 0)
+    return s
+
+
+def test_sqlite_pragmas_took(store: Store) -> None:
+    with store.engine.connect() as c:
+        assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert c.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_schema_is_at_head_and_matches_the_models(store: Store) -> None:
+    assert current_revision(store.engine) == head_revision()
+    with store.engine.connect() as c:
+        assert compare_metadata(MigrationContext.configure(c), Base.metadata) == []
+
+
+def test_evaluation_writes_are_idempotent(store: Store) -> None:
+    assert store.add_pending("s", 0, [("a", {"d": 1}, None), ("b", {"d": 2}, {"accuracy": 0.5})]) == 2
+    assert store.add_pending("s", 1, [("a", {"d": 1}, None), ("c", {}, None)]) == 1
+    store.mark_running("s", "a", "w1", "cpu")
+    assert store.complete("s", "a", {"accuracy": 0.9}, "w1", "cpu", 0.1)
+    assert not store.complete("s", "a", {"accuracy": 0.1})  # a retried write changes nothing
+    assert not store.fail("s", "a", "late failure")  # never overwrites COMPLETE
+    store.mark_running("s", "b")
+    assert store.reset_running("s") == 1
+    records = {e.arch_id: e for e in store.evaluations("s")}
+    assert records["a"].metrics == {"accuracy": 0.9} and records["a"].attempts == 1
+    assert records["b"].status == "PENDING" and records["b"].predictions == {"accuracy": 0.5}
+    assert store.count_evaluations("s") == {"PENDING": 2, "RUNNING": 0, "COMPLETE": 1, "FAILED": 0}
+    store.update_metrics("s", "a", {"test_accuracy": 0.8})
+    assert store.evaluations("s", "COMPLETE")[0].metrics == {"accuracy": 0.9, "test_accuracy": 0.8}
+
+
+def test_fronts_and_fits_replace_per_iteration(store: Store) -> None:
+    store.add_front("s", 0, ["a"], 1.0, 2)
+    store.add_front("s", 0, ["a", "b"], 2.0, 2)
+    store.add_front("s", 1, ["b"], 3.0, 4)
+    assert [(f.iteration, f.members, f.hypervolume) for f in store.fronts("s")] == [
+        (0, ["a", "b"], 2.0),
+        (1, ["b"], 3.0),
+    ]
+    store.add_predictor_fit("s", 1, "accuracy", "gp", 0.5, 0.1, 4, {})
+    store.add_predictor_fit("s", 1, "accuracy", "ridge", 0.7, 0.1, 4, {})
+    assert [(f.kind, f.kendall_tau) for f in store.predictor_fits("s")] == [("ridge", 0.7)]
+
+
+def test_names_statuses_and_supernets(store: Store) -> None:
+    with pytest.raises(StorageError, match="search name 's' is taken"):
+        store.create_search("s", "linas", OBJECTIVES, [], 10, 2, 0)
+    with pytest.raises(StorageError, match="unknown search 'nope'; known: s"):
+        store.get_search("nope")
+    with pytest.raises(StorageError, match="valid: RUNNING, COMPLETE, FAILED, INTERRUPTED"):
+        store.set_search_status("s", "DONE")
+    a = store.add_supernet("net", "digits", {}, {}, ["0"], "/x.pt", "sha1", {})
+    assert store.add_supernet("net", "digits", {}, {}, ["0"], "/x.pt", "sha1", {}) == a
+    with pytest.raises(StorageError, match="taken by another checkpoint"):
+        store.add_supernet("net", "digits", {}, {}, ["0"], "/y.pt", "sha2", {})
+    assert store.find_supernet_by_sha("sha1") == a and store.get_supernet("net") == a
+
+
+def test_read_only_open_never_creates(tmp_path: Path) -> None:
+    path = tmp_path / "missing.db"
+    with pytest.raises(StorageError, match="does not exist"):
+        Store.open(f"sqlite:///{path}")
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("nosuchdriver://x", "is not a usable database URL"),
+        ("sqlite:////nonexistent/dir/x.db", "does not exist"),
+        ("not a url", "is not a usable database URL"),
+    ],
+)
+def test_bad_urls_are_one_line_errors_naming_the_option(url: str, needle: str) -> None:
+    with pytest.raises(StorageError, match=needle) as info:
+        Store.open(url, create=True)
+    assert "--storage" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "text.db"
+    path.write_text("hello " * 200)
+    with pytest.raises(StorageError, match="--storage"):
+        Store.open(f"sqlite:///{path}")
+    assert path.read_text() == "hello " * 200
+
+
+def test_old_schema_needs_db_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    Store.open(f"sqlite:///{path}", create=True).close()
+    with sqlite3.connect(path) as c:
+        c.execute("UPDATE alembic_version SET version_num = 'zzzz'")
+    with pytest.raises(StorageError, match="newer than this supernas knows"):
+        Store.open(f"sqlite:///{path}")
+    with sqlite3.connect(path) as c:
+        c.execute("DELETE FROM alembic_version")
+    with pytest.raises(StorageError, match="no schema version"):
+        Store.open(f"sqlite:///{path}")
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from supernas.store import Store
+    store = Store.open(sys.argv[1])
+    for i in range(150):
+        store.add_pending("s", i, [(f"a{i}", {"i": i}, None)])
+        store.mark_running("s", f"a{i}")
+        store.complete("s", f"a{i}", {"accuracy": i / 150, "params": i})
+    """
+)
+
+
+def test_readers_never_see_locks_or_half_written_rows(store: Store, tmp_path: Path) -> None:
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, store.url])
+    reader = Store.open(store.url)
+    seen = 0
+    deadline = time.monotonic() + 120
+    while writer.poll() is None and time.monotonic() < deadline:
+        rows = reader.evaluations("s")
+        assert len(rows) >= seen
+        seen = len(rows)
+        for row in rows:
+            assert row.status in ("PENDING", "RUNNING", "COMPLETE")
+            assert (row.metrics is not None) == (row.status == "COMPLETE")
+    assert writer.wait(timeout=60) == 0
+    assert reader.count_evaluations("s")["COMPLETE"] == 150
