@@ -44,8 +44,18 @@ class PlainLayer(nn.Module):
 
 
 class PlainViT(nn.Module):
-    def __init__(self, patch_dim: int, tokens: int, dim: int, depth: int, heads: int, head_dim: int,
-                 hidden: int, classes: int, patch: int) -> None:
+    def __init__(
+        self,
+        patch_dim: int,
+        tokens: int,
+        dim: int,
+        depth: int,
+        heads: int,
+        head_dim: int,
+        hidden: int,
+        classes: int,
+        patch: int,
+    ) -> None:
         super().__init__()
         self.patch = patch
         self.stem = nn.Linear(patch_dim, dim)
@@ -69,9 +79,17 @@ def plain_copy(net: Supernet) -> PlainViT:
     space, spec = net.space, net.spec
     config = largest(space)
     static = extract(net, config)
-    plain = PlainViT(spec.patch_dim(space.patch_size), spec.num_patches(space.patch_size) + 1, config.embed_dim,
-                     config.depth, config.heads[0], space.head_dim, config.hidden_dim(0), spec.num_classes,
-                     space.patch_size)
+    plain = PlainViT(
+        spec.patch_dim(space.patch_size),
+        spec.num_patches(space.patch_size) + 1,
+        config.embed_dim,
+        config.depth,
+        config.heads[0],
+        space.head_dim,
+        config.hidden_dim(0),
+        spec.num_classes,
+        space.patch_size,
+    )
     with torch.no_grad():
         plain.stem.load_state_dict(static.stem.state_dict())
         plain.cls_token.copy_(static.cls_token)
@@ -136,10 +154,14 @@ def main() -> None:
     print(f"batch {args.batch}, threads {args.threads}, {args.repeats} repeats × {args.iters} iterations")
     super_ms, plain_ms = statistics.median(t_super) * 1e3, statistics.median(t_plain) * 1e3
     print(f"train step: supernet {super_ms:.2f} ms, plain {plain_ms:.2f} ms")
-    print(f"train-step ratio supernet/plain: median {statistics.median(train_ratios):.3f} "
-          f"(min {min(train_ratios):.3f}, max {max(train_ratios):.3f}); goal ≤ 1.10")
-    print(f"forward ratio extracted/plain: median {statistics.median(fwd_ratios):.3f} "
-          f"(min {min(fwd_ratios):.3f}, max {max(fwd_ratios):.3f}); goal ≤ 1.02")
+    print(
+        f"train-step ratio supernet/plain: median {statistics.median(train_ratios):.3f} "
+        f"(min {min(train_ratios):.3f}, max {max(train_ratios):.3f}); goal ≤ 1.10"
+    )
+    print(
+        f"forward ratio extracted/plain: median {statistics.median(fwd_ratios):.3f} "
+        f"(min {min(fwd_ratios):.3f}, max {max(fwd_ratios):.3f}); goal ≤ 1.02"
+    )
 
 
 if __name__ == "__main__":

@@ -72,6 +72,7 @@ def main() -> None:
         t_two, pooled = on_pool(payload, 2, configs, latency)
     n = len(configs)
     noise = [abs(a["latency_ms"] - b["latency_ms"]) / a["latency_ms"] for a, b in zip(local, local_again)]
+
     def rel(xs: list[dict], ys: list[dict]) -> float:
         return statistics.median(abs(x["latency_ms"] - y["latency_ms"]) / y["latency_ms"] for x, y in zip(xs, ys))
 
@@ -82,9 +83,11 @@ def main() -> None:
         print(f"| {name} | {t:.2f} | {n / t:.1f} |")
     print(f"Ray overhead per evaluation (1 worker vs in process): {(t_one - t_local) / n * 1e3:.1f} ms")
     print(f"speed-up of 2 workers over 1: {t_one / t_two:.2f}×")
-    print(f"latency, median relative difference per subnet: pool (2 workers) vs alone {rel(pooled, local):.3f}; "
-          f"pool (1 worker) vs alone {rel(pooled_one, local):.3f}; repeat noise alone vs alone "
-          f"{statistics.median(noise):.3f}")
+    print(
+        f"latency, median relative difference per subnet: pool (2 workers) vs alone {rel(pooled, local):.3f}; "
+        f"pool (1 worker) vs alone {rel(pooled_one, local):.3f}; repeat noise alone vs alone "
+        f"{statistics.median(noise):.3f}"
+    )
 
 
 if __name__ == "__main__":

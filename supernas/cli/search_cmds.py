@@ -122,7 +122,7 @@ def search(
     as_json: JsonOption = False,
 ) -> None:
     """Search a trained supernet for the Pareto front of the objectives."""
-    from supernas.search.service import SearchRequest, create_search
+    from supernas.search.service import SearchRequest, create_search, register_supernet
     from supernas.store import Store
 
     options = {"sampler": sampler} if strategy == "optuna" else {}
@@ -133,7 +133,7 @@ def search(
     loaded = _load_supernet(supernet, storage)
     Store.check_url(storage)
     with run_options.evaluator(loaded, request.metrics) as evaluator, Store.open(storage, create=True) as store:
-        record = store.add_supernet(**_supernet_fields(store, loaded, supernet))
+        record = register_supernet(store, loaded, Path(supernet).stem if Path(supernet).is_file() else supernet)
         name = name or _free_name(store, f"{record.name}-{strategy}-s{seed}")
         create_search(store, name, request, record.name, run_options.to_dict())
         _run(store, name, loaded, evaluator, as_json)
@@ -237,24 +237,6 @@ def _load_registered(store: Any, name: str) -> Any:
     if loaded.sha256 != record.checkpoint_sha256:
         raise CheckpointError(f"supernet {name!r}: {record.checkpoint_path!r} changed since it was registered")
     return loaded
-
-
-def _supernet_fields(store: Any, loaded: Any, given: str) -> dict[str, Any]:
-    existing = store.find_supernet_by_sha(loaded.sha256)
-    stem = existing.name if existing else Path(given).stem if Path(given).is_file() else given
-    if existing is None:
-        taken = {s.name for s in store.list_supernets()}
-        stem = f"{stem}-{loaded.sha256[:8]}" if stem in taken else stem
-    return {
-        "name": stem,
-        "task": loaded.task,
-        "space": loaded.supernet.space.to_dict(),
-        "spec": loaded.supernet.spec.to_dict(),
-        "class_names": list(loaded.class_names),
-        "checkpoint_path": str(Path(loaded.path).resolve()),
-        "checkpoint_sha256": loaded.sha256,
-        "train_metrics": loaded.metrics,
-    }
 
 
 def _free_name(store: Any, base: str) -> str:

@@ -34,6 +34,26 @@ def train(
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out if it exists.")] = False,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the final metrics as JSON on stdout.")] = False,
+    use_ray: Annotated[
+        bool, typer.Option("--ray", help="Train as Ray Tune trials (crash-tolerant, restorable).")
+    ] = False,
+    trials: Annotated[
+        int, typer.Option("--trials", help="With --ray: trials; more than 1 sweeps hyperparameters.")
+    ] = 1,
+    cpus_per_trial: Annotated[float, typer.Option("--cpus-per-trial", help="With --ray: CPUs per trial.")] = 1.0,
+    gpus_per_trial: Annotated[
+        float | None,
+        typer.Option(
+            "--gpus-per-trial", help="With --ray: GPU share per trial (default 1 with GPUs).", show_default=False
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="With --ray: join this cluster.", show_default=False)
+    ] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option("--storage", help="With --ray: register the supernet in this store.", show_default=False),
+    ] = None,
 ) -> None:
     """Train a supernet with the sandwich rule and in-place distillation."""
     from supernas.data import load_task
@@ -60,6 +80,22 @@ def train(
         space = default_space(task_data.spec)
     space.check_input(task_data.spec)
     torch_device = pick_device(device)
+    if use_ray:
+        _train_on_ray(
+            task_data.name,
+            space,
+            config,
+            out,
+            resume,
+            device,
+            trials,
+            cpus_per_trial,
+            gpus_per_trial,
+            ray_address,
+            storage,
+            as_json,
+        )
+        return
     if stored is not None:
         err_console.print(f"Resuming {out} after epoch {stored['epoch']} of {config.epochs}")
 
@@ -92,6 +128,53 @@ def train(
         print_json({"checkpoint": str(out), "task": task_data.name, "train_config": asdict(config), **result.metrics})
         return
     _print_table(result.metrics, str(out))
+
+
+def _train_on_ray(
+    task: str,
+    space: Any,
+    config: Any,
+    out: Path,
+    resume: bool,
+    device: str,
+    trials: int,
+    cpus: float,
+    gpus: float | None,
+    ray_address: str | None,
+    storage: str | None,
+    as_json: bool,
+) -> None:
+    """Train as Ray Tune trials, write the best supernet to ``out`` and register it in the store."""
+    from supernas.errors import WorkerError
+    from supernas.search.service import register_supernet
+    from supernas.store import Store
+    from supernas.supernet.checkpoint import load_supernet
+    from supernas.workers.cluster import ClusterSettings, RayCluster
+    from supernas.workers.tune import TuneSettings, run_tune
+
+    if trials < 1:
+        raise WorkerError(f"--trials {trials} is out of range; valid: an integer >= 1")
+    if cpus <= 0 or (gpus is not None and gpus < 0):
+        raise WorkerError("--cpus-per-trial must be > 0 and --gpus-per-trial >= 0")
+    Store.check_url(storage)
+    with RayCluster(ClusterSettings(address=ray_address)):
+        import ray
+
+        have = ray.cluster_resources().get("GPU", 0.0)
+        gpu_share = (1.0 if have else 0.0) if gpus is None else gpus
+        if gpu_share > have:
+            raise WorkerError(f"--gpus-per-trial {gpu_share:g} is more than the cluster has ({have:g} GPUs)")
+        settings = TuneSettings(trials=trials, cpus_per_trial=cpus, gpus_per_trial=gpu_share, device=device)
+        err_console.print(f"Training on Ray Tune: {trials} trial(s), {config.epochs} epochs each")
+        metrics = run_tune(task, space, config, out, settings, resume=resume)
+    loaded = load_supernet(out)
+    with Store.open(storage, create=True) as store:
+        record = register_supernet(store, loaded, out.stem, metrics)
+    err_console.print(f"Registered supernet {record.name!r} in {store.url}")
+    if as_json:
+        print_json({"checkpoint": str(out), "supernet": record.name, **metrics})
+        return
+    _print_table(metrics, str(out))
 
 
 def _progress() -> Progress:

@@ -18,7 +18,7 @@ from supernas.search.engine import EvalResult, Evaluator, Progress, SearchResult
 from supernas.search.objectives import Constraint, Metric, needed_metrics, parse_constraint, parse_objectives
 from supernas.search.strategies import STRATEGIES, Candidate, Trial, make_strategy
 from supernas.search_space import InputSpec, SearchSpace, SubnetConfig
-from supernas.store import SearchRecord, Store
+from supernas.store import SearchRecord, Store, SupernetRecord
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,25 @@ class SearchRequest:
     def metrics(self) -> list[str]:
         """Metrics every evaluation must return."""
         return needed_metrics(self.objectives, self.constraints)
+
+
+def register_supernet(store: Store, loaded: Any, stem: str, metrics: Mapping[str, Any] | None = None) -> SupernetRecord:
+    """Register a loaded checkpoint (idempotent by sha256); the name is ``stem``, made unique if taken."""
+    existing = store.find_supernet_by_sha(loaded.sha256)
+    if existing is not None:
+        return existing
+    taken = {s.name for s in store.list_supernets()}
+    name = f"{stem}-{loaded.sha256[:8]}" if stem in taken else stem
+    return store.add_supernet(
+        name=name,
+        task=loaded.task,
+        space=loaded.supernet.space.to_dict(),
+        spec=loaded.supernet.spec.to_dict(),
+        class_names=list(loaded.class_names),
+        checkpoint_path=str(loaded.path.resolve()),
+        checkpoint_sha256=loaded.sha256,
+        train_metrics=dict(metrics if metrics is not None else loaded.metrics),
+    )
 
 
 def create_search(

@@ -123,8 +123,7 @@ def canonical(space: SearchSpace, config: SubnetConfig) -> SubnetConfig:
         return tuple(v if i < active else first for i, v in enumerate(getattr(config, name)))
 
     keep = tuple(
-        r if point < depth else space.keep_ratio[0]
-        for r, point in zip(config.keep_ratio, space.reduction_layers)
+        r if point < depth else space.keep_ratio[0] for r, point in zip(config.keep_ratio, space.reduction_layers)
     )
     return replace(
         config,

@@ -76,11 +76,14 @@ class SearchSpace:
         _check_each("keep_ratio", self.keep_ratio, lambda v: 0 < v <= 1, "numbers in (0, 1]")
         max_depth = self.max_depth
         _check_each(
-            "loops", self.loops, lambda v: isinstance(v, int) and 1 <= v <= max_depth,
+            "loops",
+            self.loops,
+            lambda v: isinstance(v, int) and 1 <= v <= max_depth,
             f"integers in 1..{max_depth} (the largest depth)",
         )
         _check_each(
-            "reduction_layers", self.reduction_layers,
+            "reduction_layers",
+            self.reduction_layers,
             lambda v: isinstance(v, int) and 1 <= v < max_depth,
             f"integers in 1..{max_depth - 1} (a reduction needs a layer after it)",
         )
@@ -123,9 +126,7 @@ class SearchSpace:
         valid = [f.name for f in fields(cls)]
         unknown = sorted(set(data) - set(valid))
         if unknown:
-            raise SearchSpaceError(
-                f"{source}: unknown field {unknown[0]!r}; valid fields: {choices_text(valid)}"
-            )
+            raise SearchSpaceError(f"{source}: unknown field {unknown[0]!r}; valid fields: {choices_text(valid)}")
         kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         return cls(**kwargs)
 

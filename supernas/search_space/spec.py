@@ -24,8 +24,7 @@ class InputSpec:
             raise SearchSpaceError(f"input kind {self.kind!r} is not valid; valid: image, sequence")
         if len(self.shape) != want or min(self.shape) < 1:
             raise SearchSpaceError(
-                f"input shape {self.shape} does not fit kind {self.kind!r}; "
-                f"expected {want} positive dimensions"
+                f"input shape {self.shape} does not fit kind {self.kind!r}; expected {want} positive dimensions"
             )
         if self.num_classes < 2:
             raise SearchSpaceError(f"num_classes {self.num_classes} must be at least 2")
@@ -50,8 +49,7 @@ class InputSpec:
         if any(side % patch_size for side in sides):
             valid = [p for p in range(1, min(sides) + 1) if all(s % p == 0 for s in sides)]
             raise SearchSpaceError(
-                f"patch_size {patch_size} does not divide the input {self.shape}; "
-                f"valid: {', '.join(map(str, valid))}"
+                f"patch_size {patch_size} does not divide the input {self.shape}; valid: {', '.join(map(str, valid))}"
             )
 
     def to_dict(self) -> dict[str, Any]:

@@ -155,8 +155,16 @@ def extract(supernet: Supernet, config: SubnetConfig) -> StaticSubnet:
     stem, cls_token, pos_embed = supernet.stem.sliced(config.embed_dim)
     norm, head = supernet.head.sliced(config.embed_dim)
     static = StaticSubnet(
-        spec, space.patch_size, space.head_dim, _linear_from(stem), cls_token, pos_embed,
-        blocks, layers, _norm_from(norm), _linear_from(head),
+        spec,
+        space.patch_size,
+        space.head_dim,
+        _linear_from(stem),
+        cls_token,
+        pos_embed,
+        blocks,
+        layers,
+        _norm_from(norm),
+        _linear_from(head),
     )
     return static.train(supernet.training)
 

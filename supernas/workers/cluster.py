@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from dataclasses import dataclass
@@ -60,13 +61,16 @@ class RayCluster:
             return self
         if address is not None:
             try:
-                ray.init(address=address, log_to_driver=False)
+                ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise WorkerError(f"--ray-address {address!r}: cannot join the cluster ({exc})") from None
             return self
         ray.init(
-            num_cpus=self.settings.num_cpus, num_gpus=self.settings.num_gpus,
-            include_dashboard=False, log_to_driver=False,
+            num_cpus=self.settings.num_cpus,
+            num_gpus=self.settings.num_gpus,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.ERROR,  # Ray's start-up chatter would break one-line errors
         )
         self.started = True
         return self

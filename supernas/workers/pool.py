@@ -113,9 +113,7 @@ class DeviceLease:
 class EvaluationWorker:
     """Holds a supernet and its evaluation data; measures configs sent to it."""
 
-    def __init__(
-        self, name: str, lease: Any, payload: dict[str, Any], latency: LatencySettings, threads: int
-    ) -> None:
+    def __init__(self, name: str, lease: Any, payload: dict[str, Any], latency: LatencySettings, threads: int) -> None:
         from supernas.search_space import InputSpec, SearchSpace
         from supernas.supernet import Supernet
         from supernas.workers.measure import SubnetMeasurer
@@ -164,8 +162,13 @@ def make_payload(
 ) -> dict[str, Any]:
     """What every worker needs, as plain data for the object store."""
     cpu_state = {k: v.detach().cpu() for k, v in supernet.state_dict().items()}
-    return {"space": supernet.space.to_dict(), "spec": supernet.spec.to_dict(), "state_dict": cpu_state,
-            "val": val, "test": test}
+    return {
+        "space": supernet.space.to_dict(),
+        "spec": supernet.spec.to_dict(),
+        "state_dict": cpu_state,
+        "val": val,
+        "test": test,
+    }
 
 
 class EvaluationPool:
@@ -181,7 +184,9 @@ class EvaluationPool:
         env = {CRASH_MARKER_ENV: os.environ[CRASH_MARKER_ENV]} if CRASH_MARKER_ENV in os.environ else {}
         self.actors = [
             EvaluationWorker.options(  # type: ignore[attr-defined]
-                num_cpus=settings.cpus_per_worker, num_gpus=gpus, max_restarts=settings.max_restarts,
+                num_cpus=settings.cpus_per_worker,
+                num_gpus=gpus,
+                max_restarts=settings.max_restarts,
                 runtime_env={"env_vars": env} if env else None,
             ).remote(f"worker-{i}", self.lease, self.payload_ref, settings.latency, threads)
             for i in range(count)

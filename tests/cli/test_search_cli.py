@@ -174,6 +174,8 @@ def test_search_status_searches_and_db_commands(tmp_path: Path, checkpoint: Path
         (["--executor", "gpu"], "--executor 'gpu' is not valid; valid: ray, local"),
         (["--workers", "-1"], "--workers -1 is out of range"),
         (["--ray-address", "127.0.0.1:1"], "--ray-address '127.0.0.1:1' is unreachable"),
+        (["--gpus-per-worker", "2"], "--gpus-per-worker 2 is more than any node of the cluster has"),
+        (["--gpus-per-worker", "-1"], "--gpus-per-worker -1 is out of range"),
     ],
 )
 def test_search_bad_input(tmp_path: Path, checkpoint: Path, args: list[str], needle: str) -> None:

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from supernas.search_space import SearchSpace
+from supernas.store import Store
 from supernas.supernet.checkpoint import read_checkpoint
 
 TINY = SearchSpace(
@@ -112,3 +113,44 @@ def test_existing_or_corrupt_out(tmp_path: Path) -> None:
     result = run("train", "--out", "x.pt", "--resume", cwd=tmp_path)
     assert result.returncode == 2 and "corrupt or not a supernas checkpoint" in result.stderr
     assert (tmp_path / "x.pt").read_bytes() == b"not a checkpoint"
+
+
+@pytest.mark.slow
+def test_ray_driver_sigkill_then_resume_finishes_and_registers(tmp_path: Path, space_file: Path) -> None:
+    args = ["train", "--ray", "--space", str(space_file), "--epochs", "4", "--batch-size", "64",
+            "--out", "ray.pt", "--storage", "sqlite:///s.db"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "supernas.cli.main", *args], cwd=tmp_path, text=True,
+        env={**os.environ, "NO_COLOR": "1", "OMP_NUM_THREADS": "1"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    deadline = time.monotonic() + 180
+    while not list((tmp_path / ".ray.pt.tune").glob("*/checkpoint_000000")):  # the first reported epoch
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and the Ray processes it started
+    proc.wait()
+    assert not (tmp_path / "ray.pt").exists()
+    resumed = run(*args, "--resume", "--json", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert read_checkpoint(tmp_path / "ray.pt")["epoch"] == 4
+    assert json.loads(resumed.stdout)["supernet"] == "ray"
+    with Store.open("sqlite:///" + str(tmp_path / "s.db")) as store:
+        assert [s.name for s in store.list_supernets()] == ["ray"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--trials", "0"], "--trials 0 is out of range"),
+        (["--gpus-per-trial", "2"], "--gpus-per-trial 2 is more than the cluster has"),
+        (["--ray-address", "127.0.0.1:1"], "--ray-address '127.0.0.1:1' is unreachable"),
+    ],
+)
+def test_ray_bad_input_is_one_line_exit_2(tmp_path: Path, extra: list[str], needle: str) -> None:
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = run("train", "--ray", "--out", "x.pt", *extra, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert needle in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -117,8 +117,17 @@ def test_config_dict_round_trip_and_errors(space: SearchSpace) -> None:
 
 def test_architecture_count_matches_enumeration() -> None:
     micro = SearchSpace(
-        depth=(1, 2, 3), embed_dim=(16,), heads=(1, 2), head_dim=8, mlp_ratio=(1.0,), loops=(1, 2, 3),
-        lora_rank=(0, 2), weight_bits=(8, 32), act_bits=(32,), reduction_layers=(1,), keep_ratio=(0.5, 1.0),
+        depth=(1, 2, 3),
+        embed_dim=(16,),
+        heads=(1, 2),
+        head_dim=8,
+        mlp_ratio=(1.0,),
+        loops=(1, 2, 3),
+        lora_rank=(0, 2),
+        weight_bits=(8, 32),
+        act_bits=(32,),
+        reduction_layers=(1,),
+        keep_ratio=(0.5, 1.0),
     )
     bounds = upper_bounds(micro)
     ids = {decode(micro, g).arch_id for g in itertools.product(*(range(b + 1) for b in bounds))}

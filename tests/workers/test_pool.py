@@ -52,7 +52,9 @@ def test_pool_accuracies_equal_in_process(setup) -> None:  # type: ignore[no-unt
 
 
 def test_a_worker_dying_mid_batch_does_not_stop_the_batch(
-    setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    setup,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     space, net, val = setup
     marker = tmp_path / "crash-once"
@@ -97,16 +99,18 @@ def test_unschedulable_requests_fail_fast_with_the_option_named(setup) -> None: 
         EvaluationPool(make_payload(net, val), PoolSettings(workers=1, gpus_per_worker=2))
     start = time.monotonic()
     with pytest.raises(WorkerError, match="could not be scheduled within 2 s; the cluster has 2 CPUs"):
-        EvaluationPool(make_payload(net, val), PoolSettings(workers=1, cpus_per_worker=3, gpus_per_worker=0,
-                                                            schedule_timeout_s=2))
+        EvaluationPool(
+            make_payload(net, val), PoolSettings(workers=1, cpus_per_worker=3, gpus_per_worker=0, schedule_timeout_s=2)
+        )
     assert time.monotonic() - start < 30
 
 
 def test_an_evaluation_past_its_timeout_is_reported_failed(setup) -> None:  # type: ignore[no-untyped-def]
     space, net, val = setup
     slow = LatencySettings(batch_size=1, warmup=0, repeats=2000)
-    pool = EvaluationPool(make_payload(net, val), PoolSettings(workers=1, gpus_per_worker=0, eval_timeout_s=1.5,
-                                                               latency=slow))
+    pool = EvaluationPool(
+        make_payload(net, val), PoolSettings(workers=1, gpus_per_worker=0, eval_timeout_s=1.5, latency=slow)
+    )
     try:
         [result] = list(pool.evaluate([_configs(space, 1, seed=3)[0].to_dict()], ["latency_ms"]))
     finally:
@@ -134,8 +138,9 @@ def test_unreachable_address_fails_within_seconds() -> None:
     start = time.monotonic()
     with pytest.raises(WorkerError, match=r"--ray-address '127\.0\.0\.1:9' is unreachable"):
         probe("127.0.0.1:9", timeout_s=2)
-    with pytest.raises(WorkerError, match="valid: HOST:PORT, ray://HOST:PORT or auto"), RayCluster(
-        ClusterSettings(address="nonsense")
+    with (
+        pytest.raises(WorkerError, match="valid: HOST:PORT, ray://HOST:PORT or auto"),
+        RayCluster(ClusterSettings(address="nonsense")),
     ):
         pass
     assert time.monotonic() - start < 10
