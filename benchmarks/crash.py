@@ -6,7 +6,7 @@ random moments and resumed with ``supernas resume`` after each kill. Checks that
 number of COMPLETE evaluations never decreases across kills, no row is duplicated
 or left RUNNING, and the final front equals the uninterrupted one.
 
-Run: ``.venv/bin/python benchmarks/crash.py [--kills 20] [--budget 80]``
+Run: ``.venv/bin/python benchmarks/crash.py [--kills 20] [--budget 200]``
 """
 
 from __future__ import annotations
@@ -25,24 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from supernas.data import load_task
-from supernas.search_space import SearchSpace
+from supernas.search_space import tiny_space
 from supernas.store import Store
 from supernas.supernet.train import TrainConfig, train
 
-TINY = SearchSpace(
-    depth=(1, 2, 3),
-    embed_dim=(16, 24),
-    heads=(1, 2),
-    head_dim=8,
-    mlp_ratio=(1.0, 2.0),
-    loops=(1, 2),
-    lora_rank=(0, 2),
-    weight_bits=(4, 8, 32),
-    act_bits=(8, 32),
-    reduction_layers=(1,),
-    keep_ratio=(0.5, 1.0),
-    patch_size=2,
-)
+TINY = tiny_space()
 
 
 def cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
@@ -68,7 +55,7 @@ def complete(url: str, name: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=20)
-    parser.add_argument("--budget", type=int, default=80)
+    parser.add_argument("--budget", type=int, default=200)
     parser.add_argument("--checkpoint")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -97,9 +84,9 @@ def main() -> None:
         while kills < args.kills:
             first = kills == 0 and complete(url, "k") == 0
             proc = (
-                cli("search", *search, "--name", "k", "--storage", url)
+                cli("search", *search, "--name", "k", "--storage", url, cwd=work)
                 if first
-                else cli("resume", "k", "--storage", url)
+                else cli("resume", "k", "--storage", url, cwd=work)
             )
             time.sleep(float(rng.uniform(1.0, 6.0)))  # startup, replay and some new evaluations
             if proc.poll() is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from supernas.search_space import InputSpec, SearchSpace
+from supernas.search_space import tiny_space as make_tiny_space
 
 
 @pytest.fixture
@@ -20,20 +21,7 @@ def space() -> SearchSpace:
 @pytest.fixture
 def tiny_space() -> SearchSpace:
     """A small space with every axis active, for fast tests."""
-    return SearchSpace(
-        depth=(1, 2, 3),
-        embed_dim=(16, 24),
-        heads=(1, 2),
-        head_dim=8,
-        mlp_ratio=(1.0, 2.0),
-        loops=(1, 2),
-        lora_rank=(0, 2),
-        weight_bits=(4, 8, 32),
-        act_bits=(8, 32),
-        reduction_layers=(1,),
-        keep_ratio=(0.5, 1.0),
-        patch_size=2,
-    )
+    return make_tiny_space()
 
 
 @pytest.fixture(scope="session")

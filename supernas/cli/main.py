@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from supernas.cli import db_cmds, search_cmds, space_cmds, train_cmds
+from supernas.cli import db_cmds, demo_cmds, export_cmds, search_cmds, space_cmds, train_cmds
 
 app = typer.Typer(
     name="supernas",
@@ -17,6 +17,8 @@ app.add_typer(space_cmds.app, name="space")
 app.add_typer(db_cmds.app, name="db")
 train_cmds.register(app)
 search_cmds.register(app)
+export_cmds.register(app)
+demo_cmds.register(app)
 
 
 def main() -> None:

@@ -152,7 +152,7 @@ def resume(
     as_json: JsonOption = False,
 ) -> None:
     """Continue a killed or interrupted search from the database alone."""
-    from supernas.search.service import request_of
+    from supernas.search.service import load_registered_supernet, request_of
     from supernas.store import Store
 
     with Store.open(storage) as store:
@@ -169,7 +169,7 @@ def resume(
             saved.get("device", "auto"),
             saved.get("latency_batch", 1),
         )
-        loaded = _load_registered(store, record.supernet_name)
+        loaded = load_registered_supernet(store, record.supernet_name)
         with run_options.evaluator(loaded, request_of(record).metrics) as evaluator:
             _run(store, name, loaded, evaluator, as_json)
 
@@ -218,6 +218,7 @@ def _report_test_accuracy(store: Any, name: str, loaded: Any) -> None:
 
 def _load_supernet(supernet: str, storage: str | None) -> Any:
     """A checkpoint path, or the name of a supernet registered in the store."""
+    from supernas.search.service import load_registered_supernet
     from supernas.store import Store
     from supernas.supernet.checkpoint import load_supernet
 
@@ -226,17 +227,7 @@ def _load_supernet(supernet: str, storage: str | None) -> Any:
     if supernet.endswith((".pt", ".ckpt")) or "/" in supernet:
         raise CheckpointError(f"--supernet {supernet!r}: no such checkpoint file (or registered supernet name)")
     with Store.open(storage) as store:
-        return _load_registered(store, supernet)
-
-
-def _load_registered(store: Any, name: str) -> Any:
-    from supernas.supernet.checkpoint import load_supernet
-
-    record = store.get_supernet(name)
-    loaded = load_supernet(record.checkpoint_path)
-    if loaded.sha256 != record.checkpoint_sha256:
-        raise CheckpointError(f"supernet {name!r}: {record.checkpoint_path!r} changed since it was registered")
-    return loaded
+        return load_registered_supernet(store, supernet)
 
 
 def _free_name(store: Any, base: str) -> str:
@@ -252,26 +243,9 @@ def _progress() -> Progress:
     )
 
 
-def front_rows(store: Any, name: str) -> list[dict[str, Any]]:
-    """The measured front of ``name`` as plain rows, sorted by the first objective."""
-    from supernas.search.service import measured_front
-
-    record = store.get_search(name)
-    first = record.objectives[0]
-    rows = [
-        {
-            "arch_id": e.arch_id,
-            "metrics": e.metrics,
-            "config": e.config,
-            "iteration": e.iteration,
-            "predictions": e.predictions,
-        }
-        for e in measured_front(store, name)
-    ]
-    return sorted(rows, key=lambda r: r["metrics"][first["name"]], reverse=first["direction"] == "max")
-
-
 def _show_front(store: Any, name: str, as_json: bool) -> None:
+    from supernas.search.service import front_rows
+
     record = store.get_search(name)
     rows = front_rows(store, name)
     if as_json:
@@ -356,12 +330,29 @@ def status(
     name: Annotated[str, typer.Argument(help="Search name.")],
     storage: StorageOption = None,
     as_json: JsonOption = False,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write hypervolume per evaluation to this image.", show_default=False)
+    ] = None,
+    compare: Annotated[
+        list[str] | None, typer.Option("--compare", help="With --plot: another search to draw (repeatable).")
+    ] = None,
 ) -> None:
     """Per-iteration hypervolume and predictor quality of a search."""
+    from supernas.search.plots import check_plot_path, hv_plot
     from supernas.store import Store
 
+    if plot is not None:
+        check_plot_path(plot, "--plot")
     with Store.open(storage) as store:
         record = store.get_search(name)
+        if plot is not None:
+            names = [name, *(compare or [])]
+            series = {
+                f"{n} ({store.get_search(n).strategy})": [(f.n_evaluated, f.hypervolume) for f in store.fronts(n)]
+                for n in names
+            }
+            hv_plot(series, plot, f"Hypervolume of {', '.join(names)}")
+            err_console.print(f"Wrote {plot}")
         counts = store.count_evaluations(name)
         fronts: list[dict[str, Any]] = [
             {
@@ -434,6 +425,36 @@ def pareto_show(
 
     with Store.open(storage) as store:
         _show_front(store, name, as_json)
+
+
+@pareto_app.command("plot")
+@handle_errors
+def pareto_plot(
+    name: Annotated[str, typer.Argument(help="Search name.")],
+    out: Annotated[Path, typer.Option("--out", help="Image to write (.png, .svg or .pdf).")] = Path("front.png"),
+    x: Annotated[str, typer.Option("--x", help="Metric on the x axis.")] = "latency_ms",
+    y: Annotated[str, typer.Option("--y", help="Metric on the y axis.")] = "accuracy",
+    storage: StorageOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Plot every measured point of a search, its front in (x, y) and the exported subnets."""
+    from supernas.search.plots import check_plot_path, front_plot
+    from supernas.store import Store
+
+    check_plot_path(out, "--out")
+    with Store.open(storage) as store:
+        store.get_search(name)
+        evaluations = {e.arch_id: e.metrics for e in store.evaluations(name, "COMPLETE") if e.metrics}
+        chosen = [evaluations[e.arch_id] for e in store.exports(name) if e.arch_id in evaluations]
+    if not evaluations:
+        raise SearchError(f"search {name!r} has no completed evaluations to plot yet")
+    size = front_plot(list(evaluations.values()), x, y, out, f"{name}: measured subnets", chosen)
+    if as_json:
+        print_json(
+            {"search": name, "out": str(out), "points": len(evaluations), "front": size, "exported": len(chosen)}
+        )
+        return
+    console.print(f"Wrote {out}: {len(evaluations)} measured subnets, {size} on the ({x}, {y}) front")
 
 
 def register(app: typer.Typer) -> None:

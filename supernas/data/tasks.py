@@ -9,7 +9,7 @@ Features are standardised with statistics of the training split only.
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +46,8 @@ class TaskData:
     train: Split  # for weight updates
     val: Split  # for model selection and search objectives
     test: Split  # for final reports only
+    mean: tuple[float, ...] = ()  # per-channel mean subtracted from raw inputs (training split)
+    std: tuple[float, ...] = ()  # per-channel std raw inputs were divided by (training split)
 
 
 def load_task(task: str) -> TaskData:
@@ -69,7 +71,9 @@ def _digits() -> TaskData:
     x = (bunch.images.astype(np.float32) / 16.0)[:, None]  # (N, 1, 8, 8) in [0, 1]
     y = bunch.target.astype(np.int64)
     parts = _stratified_split(y, np.random.default_rng(SPLIT_SEED))
-    return _build("digits", "image", x, y, parts, tuple(str(k) for k in range(10)), 10)
+    task = _build("digits", "image", x, y, parts, tuple(str(k) for k in range(10)), 10)
+    # mean and std in the units of sklearn's raw pixels (0..16): (raw - mean) / std is what the network sees
+    return replace(task, mean=tuple(16.0 * m for m in task.mean), std=tuple(16.0 * s for s in task.std))
 
 
 def _stratified_split(y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -103,7 +107,12 @@ def _build(
         for p in parts
     ]
     spec = InputSpec(kind, tuple(int(s) for s in x.shape[1:]), num_classes)  # type: ignore[arg-type]
-    return TaskData(name, spec, class_names, *splits)
+    train, val, test = splits
+    return TaskData(name, spec, class_names, train, val, test, mean=_flat(mean), std=_flat(std))
+
+
+def _flat(stats: np.ndarray) -> tuple[float, ...]:
+    return tuple(float(v) for v in stats.reshape(-1))
 
 
 def _npz(name: str, path: Path) -> TaskData:

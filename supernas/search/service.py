@@ -215,3 +215,33 @@ def measured_front(store: Store, search: str) -> list[Any]:
         return []
     by_arch = {e.arch_id: e for e in store.evaluations(search, "COMPLETE")}
     return [by_arch[a] for a in fronts[-1].members if a in by_arch]
+
+
+def load_registered_supernet(store: Store, name: str) -> Any:
+    """The registered supernet ``name``, refusing a checkpoint that changed since registration."""
+    from supernas.errors import CheckpointError
+    from supernas.supernet.checkpoint import load_supernet
+
+    record = store.get_supernet(name)
+    loaded = load_supernet(record.checkpoint_path)
+    if loaded.sha256 != record.checkpoint_sha256:
+        raise CheckpointError(f"supernet {name!r}: {record.checkpoint_path!r} changed since it was registered")
+    return loaded
+
+
+def front_rows(store: Store, name: str) -> list[dict[str, Any]]:
+    """The measured front of ``name`` as plain rows, best first in the first objective."""
+    record = store.get_search(name)
+    first = record.objectives[0]
+    rows = [
+        {
+            "arch_id": e.arch_id,
+            "metrics": e.metrics,
+            "config": e.config,
+            "iteration": e.iteration,
+            "predictions": e.predictions,
+            "device": e.device,
+        }
+        for e in measured_front(store, name)
+    ]
+    return sorted(rows, key=lambda r: r["metrics"][first["name"]], reverse=first["direction"] == "max")

@@ -11,7 +11,7 @@ from supernas.search_space.config import (
 )
 from supernas.search_space.costs import Costs, costs, kept_tokens, token_counts
 from supernas.search_space.genome import decode, encode, gene_names, upper_bounds
-from supernas.search_space.space import FLOAT_BITS, SearchSpace, default_space
+from supernas.search_space.space import FLOAT_BITS, SearchSpace, default_space, tiny_space
 from supernas.search_space.spec import InputSpec
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "largest",
     "sample",
     "smallest",
+    "tiny_space",
     "token_counts",
     "upper_bounds",
     "validate",

@@ -208,3 +208,22 @@ def default_space(spec: InputSpec) -> SearchSpace:
         if all(s % patch == 0 for s in sides) and spec.num_patches(patch) <= 32:
             return SearchSpace(patch_size=patch)
     return SearchSpace(patch_size=min(sides))
+
+
+def tiny_space(**overrides: Any) -> SearchSpace:
+    """A small space with every axis active (2 patch size for 8×8 images), for tests and smoke runs."""
+    fields = {
+        "depth": (1, 2, 3),
+        "embed_dim": (16, 24),
+        "heads": (1, 2),
+        "head_dim": 8,
+        "mlp_ratio": (1.0, 2.0),
+        "loops": (1, 2),
+        "lora_rank": (0, 2),
+        "weight_bits": (4, 8, 32),
+        "act_bits": (8, 32),
+        "reduction_layers": (1,),
+        "keep_ratio": (0.5, 1.0),
+        "patch_size": 2,
+    }
+    return SearchSpace(**{**fields, **overrides})

@@ -8,6 +8,7 @@ its config.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -31,15 +32,24 @@ class LinearParams:
 
 
 @dataclass(frozen=True)
+class Int8Params:
+    """A real int8 linear (see ``supernas.export.int8``) plus the float LoRA path."""
+
+    module: Callable[[Tensor], Tensor]  # (..., in) -> (..., out), quantizes its input itself
+    lora_a: Tensor | None = None  # (rank, in)
+    lora_b: Tensor | None = None  # (out, rank)
+
+
+@dataclass(frozen=True)
 class LayerParams:
     """Everything one executed transformer layer needs."""
 
     norm1: tuple[Tensor, Tensor]  # LayerNorm weight, bias: (E,), (E,)
     norm2: tuple[Tensor, Tensor]
-    qkv: LinearParams  # (3A, E), rows ordered q heads, k heads, v heads
-    proj: LinearParams  # (E, A)
-    fc1: LinearParams  # (H, E)
-    fc2: LinearParams  # (E, H)
+    qkv: LinearParams | Int8Params  # (3A, E), rows ordered q heads, k heads, v heads
+    proj: LinearParams | Int8Params  # (E, A)
+    fc1: LinearParams | Int8Params  # (H, E)
+    fc2: LinearParams | Int8Params  # (E, H)
     heads: int  # attention heads; A = heads * head_dim
     weight_bits: int  # bit width of the four weight matrices (32: float)
     act_bits: int  # bit width of the inputs of the four linears (32: float)
@@ -65,10 +75,13 @@ def fake_quant_act(x: Tensor, bits: int) -> Tensor:
     return x + (quantized - x).detach()
 
 
-def linear(x: Tensor, p: LinearParams, weight_bits: int, act_bits: int) -> Tensor:
-    """``x @ W^T + b`` with fake-quantized input and weight, plus the float LoRA path."""
-    x = fake_quant_act(x, act_bits)
-    out = F.linear(x, fake_quant_weight(p.weight, weight_bits), p.bias)
+def linear(x: Tensor, p: LinearParams | Int8Params, weight_bits: int, act_bits: int) -> Tensor:
+    """``x @ W^T + b`` with fake-quantized (or real int8) input and weight, plus the float LoRA path."""
+    if isinstance(p, Int8Params):
+        out = p.module(x)
+    else:
+        x = fake_quant_act(x, act_bits)
+        out = F.linear(x, fake_quant_weight(p.weight, weight_bits), p.bias)
     if p.lora_a is not None and p.lora_b is not None:
         out = out + F.linear(F.linear(x, p.lora_a), p.lora_b)
     return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 from torch import Tensor, nn
 
@@ -35,11 +37,37 @@ def _params(layer: nn.Linear) -> fn.LinearParams:
 
 
 class StaticBlock(nn.Module):
-    """Attention and MLP weights shared by the layers that run this block."""
+    """Attention and MLP weights shared by the layers that run this block.
+
+    ``int8`` holds real int8 copies of the four linears (``supernas.export.int8``)
+    when a layer searched at 8 bits runs the block; layers at other bit widths use
+    the float linears, which are dropped when no such layer remains.
+    """
 
     def __init__(self, qkv: nn.Linear, proj: nn.Linear, fc1: nn.Linear, fc2: nn.Linear) -> None:
         super().__init__()
-        self.qkv, self.proj, self.fc1, self.fc2 = qkv, proj, fc1, fc2
+        self.qkv: nn.Linear | None = qkv
+        self.proj: nn.Linear | None = proj
+        self.fc1: nn.Linear | None = fc1
+        self.fc2: nn.Linear | None = fc2
+        self.int8 = nn.ModuleDict()  # name -> Int8Linear, empty unless exported with --int8
+
+    def drop_float(self) -> None:
+        """Forget the float linears (every layer running this block uses ``int8``)."""
+        for name in LINEARS:
+            setattr(self, name, None)
+
+    def linear_params(self, name: str, weight_bits: int) -> fn.LinearParams | fn.Int8Params:
+        """The weights a layer with ``weight_bits`` uses for linear ``name``."""
+        if weight_bits == INT8_BITS and name in self.int8:
+            return fn.Int8Params(self.int8[name])
+        shared = getattr(self, name)
+        assert shared is not None, f"block has no float {name}"
+        return _params(shared)
+
+
+LINEARS = ("qkv", "proj", "fc1", "fc2")  # the linears of a block
+INT8_BITS = 8  # weight bit width that runs as real int8 in an --int8 export
 
 
 class LoRA(nn.Module):
@@ -75,19 +103,20 @@ class StaticLayer(nn.Module):
         )
 
     def params(self, block: StaticBlock) -> fn.LayerParams:
-        def adapted(name: str, shared: nn.Linear) -> fn.LinearParams:
+        def adapted(name: str) -> fn.LinearParams | fn.Int8Params:
+            base = block.linear_params(name, self.weight_bits)
             if name not in self.lora:
-                return _params(shared)
+                return base
             lora: LoRA = self.lora[name]  # type: ignore[assignment]
-            return fn.LinearParams(shared.weight, shared.bias, lora.down.weight, lora.up.weight)
+            return replace(base, lora_a=lora.down.weight, lora_b=lora.up.weight)
 
         return fn.LayerParams(
             norm1=(self.norm1.weight, self.norm1.bias),
             norm2=(self.norm2.weight, self.norm2.bias),
-            qkv=adapted("qkv", block.qkv),
-            proj=adapted("proj", block.proj),
-            fc1=adapted("fc1", block.fc1),
-            fc2=adapted("fc2", block.fc2),
+            qkv=adapted("qkv"),
+            proj=adapted("proj"),
+            fc1=adapted("fc1"),
+            fc2=adapted("fc2"),
             heads=self.heads,
             weight_bits=self.weight_bits,
             act_bits=self.act_bits,
@@ -169,7 +198,8 @@ def extract(supernet: Supernet, config: SubnetConfig) -> StaticSubnet:
     return static.train(supernet.training)
 
 
-def _base(p: fn.LinearParams) -> fn.LinearParams:
+def _base(p: fn.LinearParams | fn.Int8Params) -> fn.LinearParams:
+    assert isinstance(p, fn.LinearParams), "the supernet has no int8 layers"
     return fn.LinearParams(p.weight, p.bias)
 
 

@@ -14,24 +14,11 @@ import numpy as np
 import pytest
 
 from supernas.data import load_task
-from supernas.search_space import SearchSpace
+from supernas.search_space import tiny_space
 from supernas.store import Store
 from supernas.supernet.train import TrainConfig, train
 
-TINY = SearchSpace(
-    depth=(1, 2),
-    embed_dim=(16, 24),
-    heads=(1, 2),
-    head_dim=8,
-    mlp_ratio=(1.0, 2.0),
-    loops=(1, 2),
-    lora_rank=(0, 2),
-    weight_bits=(4, 8, 32),
-    act_bits=(8, 32),
-    reduction_layers=(1,),
-    keep_ratio=(0.5, 1.0),
-    patch_size=2,
-)
+TINY = tiny_space(depth=(1, 2))
 SEARCH = ["--objectives", "accuracy,params", "--budget", "60", "--batch", "4", "--executor", "local"]
 
 

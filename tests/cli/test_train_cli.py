@@ -13,24 +13,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from supernas.search_space import SearchSpace
+from supernas.search_space import tiny_space
 from supernas.store import Store
 from supernas.supernet.checkpoint import read_checkpoint
 
-TINY = SearchSpace(
-    depth=(1, 2),
-    embed_dim=(16, 24),
-    heads=(1, 2),
-    head_dim=8,
-    mlp_ratio=(1.0, 2.0),
-    loops=(1, 2),
-    lora_rank=(0, 2),
-    weight_bits=(4, 8, 32),
-    act_bits=(8, 32),
-    reduction_layers=(1,),
-    keep_ratio=(0.5, 1.0),
-    patch_size=2,
-)
+TINY = tiny_space(depth=(1, 2))
 
 
 def supernas(*args: str, cwd: Path) -> subprocess.Popen[str]:
@@ -117,12 +104,28 @@ def test_existing_or_corrupt_out(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_ray_driver_sigkill_then_resume_finishes_and_registers(tmp_path: Path, space_file: Path) -> None:
-    args = ["train", "--ray", "--space", str(space_file), "--epochs", "4", "--batch-size", "64",
-            "--out", "ray.pt", "--storage", "sqlite:///s.db"]
+    args = [
+        "train",
+        "--ray",
+        "--space",
+        str(space_file),
+        "--epochs",
+        "4",
+        "--batch-size",
+        "64",
+        "--out",
+        "ray.pt",
+        "--storage",
+        "sqlite:///s.db",
+    ]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "supernas.cli.main", *args], cwd=tmp_path, text=True,
+        [sys.executable, "-m", "supernas.cli.main", *args],
+        cwd=tmp_path,
+        text=True,
         env={**os.environ, "NO_COLOR": "1", "OMP_NUM_THREADS": "1"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 180
     while not list((tmp_path / ".ray.pt.tune").glob("*/checkpoint_000000")):  # the first reported epoch

@@ -10,7 +10,10 @@ import pytest
 import torch
 
 from supernas.errors import WorkerError
+from supernas.search.evaluators import RayEvaluator
+from supernas.search.service import SearchRequest, create_search, run_stored_search
 from supernas.search_space import InputSpec, SearchSpace, sample
+from supernas.store import Store
 from supernas.supernet import Supernet
 from supernas.workers.cluster import ClusterSettings, RayCluster, probe
 from supernas.workers.measure import LatencySettings, SubnetMeasurer
@@ -69,6 +72,29 @@ def test_a_worker_dying_mid_batch_does_not_stop_the_batch(
     assert not marker.exists()  # a worker really died on it
     assert sorted(r.index for r in results) == list(range(6))
     assert all(r.error is None for r in results)
+
+
+def test_a_worker_dying_during_a_stored_search_leaves_one_complete_row_per_architecture(
+    setup,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    space, net, val = setup
+    marker = tmp_path / "crash-once"
+    marker.write_text("")
+    monkeypatch.setenv(CRASH_MARKER_ENV, str(marker))
+    pool = EvaluationPool(make_payload(net, val), PoolSettings(workers=2, gpus_per_worker=0, latency=FAST))
+    request = SearchRequest.parse("accuracy,params", [], "random", 12, 6, 0, {})
+    with Store.open(f"sqlite:///{tmp_path / 's.db'}", create=True) as store:
+        create_search(store, "s", request, None)
+        try:
+            run_stored_search(store, "s", space, net.spec, RayEvaluator(pool, ["accuracy", "params"]))
+        finally:
+            pool.close()
+        rows = store.evaluations("s")
+    assert not marker.exists()  # a worker really died mid-batch
+    assert len(rows) == 12 and len({r.arch_id for r in rows}) == 12
+    assert all(r.status == "COMPLETE" for r in rows)
 
 
 def test_fractional_gpu_workers_share_one_gpu(setup) -> None:  # type: ignore[no-untyped-def]

@@ -8,25 +8,12 @@ import pytest
 import torch
 
 from supernas.data import load_task
-from supernas.search_space import SearchSpace
+from supernas.search_space import tiny_space
 from supernas.supernet.checkpoint import load_supernet, read_checkpoint
 from supernas.supernet.train import TrainConfig, train
 from supernas.workers.tune import TuneSettings, run_tune
 
-TINY = SearchSpace(
-    depth=(1, 2),
-    embed_dim=(16, 24),
-    heads=(1, 2),
-    head_dim=8,
-    mlp_ratio=(1.0, 2.0),
-    loops=(1, 2),
-    lora_rank=(0, 2),
-    weight_bits=(4, 8, 32),
-    act_bits=(8, 32),
-    reduction_layers=(1,),
-    keep_ratio=(0.5, 1.0),
-    patch_size=2,
-)
+TINY = tiny_space(depth=(1, 2))
 CONFIG = TrainConfig(epochs=3, batch_size=64, eval_subnets=2)
 
 

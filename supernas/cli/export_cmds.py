@@ -1,0 +1,59 @@
+"""``supernas export``: write a chosen subnet of a search as files that load without supernas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from supernas.cli.common import console, handle_errors, print_json
+from supernas.cli.search_cmds import JsonOption, StorageOption
+
+
+@handle_errors
+def export(
+    search: Annotated[str, typer.Argument(help="Search name.")],
+    out: Annotated[Path, typer.Option("--out", help="New (or empty) directory to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="safetensors, pt2 or onnx.")] = "safetensors",
+    rank: Annotated[
+        int | None, typer.Option("--rank", help="Front member K, as `pareto show` lists it.", show_default=False)
+    ] = None,
+    arch: Annotated[
+        str | None, typer.Option("--arch", help="Any completed arch_id of the search.", show_default=False)
+    ] = None,
+    knee: Annotated[bool, typer.Option("--knee", help="The knee of the measured front.")] = False,
+    int8: Annotated[bool, typer.Option("--int8", help="Real int8 for the layers searched at 8 bits.")] = False,
+    storage: StorageOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Export one subnet of a search (choose it with --rank, --arch or --knee)."""
+    from supernas.export.service import ExportRequest, export_search
+    from supernas.store import Store
+
+    request = ExportRequest(search, out, fmt, int8, rank, arch, knee)
+    with Store.open(storage) as store:
+        exported, metrics = export_search(store, request)
+    if as_json:
+        print_json({"directory": str(exported.directory), "checks": exported.checks, **metrics})
+        return
+    e = metrics["exported"]
+    table = Table(title=f"Exported {metrics['arch_id']} to {exported.directory}")
+    table.add_column("")
+    table.add_column("value")
+    table.add_row("validation accuracy", f"{e['val_accuracy']:.4f}")
+    table.add_row("test accuracy", f"{e['test_accuracy']:.4f}")
+    table.add_row("latency", f"{e['latency_ms']:.3f} ms on {e['latency_device']}")
+    table.add_row("params / MACs", f"{metrics['costs']['params']:,} / {metrics['costs']['macs']:,}")
+    table.add_row("int8 layers", str(metrics["int8"]["layers"] or "none"))
+    for name, size in exported.files.items():
+        table.add_row(name, f"{size:,} bytes")
+    for name, diff in exported.checks.items():
+        table.add_row(f"{name} max |diff|", f"{diff:.2e}")
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the export command to the top-level app."""
+    app.command("export")(export)

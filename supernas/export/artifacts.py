@@ -1,0 +1,251 @@
+"""Writing a chosen subnet to disk, and loading it back without its supernet.
+
+Every export directory holds ``model.safetensors`` + ``config.json`` (what
+:func:`load` reads), ``metrics.json`` and a model card ``README.md``; ``--format
+pt2`` adds ``model.pt2`` (``torch.export``, dynamic batch) and ``--format onnx``
+adds ``model.onnx`` (dynamo exporter, dynamic batch). Both are checked against the
+static subnet before the directory appears: the directory is built under a
+temporary name and renamed into place, so a failed export leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from supernas.errors import ExportError
+from supernas.export.int8 import int8_layers, to_int8
+from supernas.search_space import InputSpec, SearchSpace, SubnetConfig
+from supernas.supernet import Supernet, extract
+from supernas.supernet.static import StaticSubnet
+
+FORMATS = ("safetensors", "pt2", "onnx")
+FORMAT_VERSION = "supernas-export/1"
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+PT2_FILE = "model.pt2"
+ONNX_FILE = "model.onnx"
+METRICS_FILE = "metrics.json"
+CARD_FILE = "README.md"
+CHECK_BATCH = 3  # batch size of the equality check, different from the traced one
+TRACE_BATCH = 2  # batch size the graph is traced with (1 would specialise the batch dimension)
+TOLERANCE = 1e-4  # max abs difference allowed between an exported graph and the static subnet
+
+
+@dataclass(frozen=True)
+class InputInfo:
+    """What an exported model expects and predicts."""
+
+    spec: InputSpec  # input kind, shape of one example, number of classes
+    class_names: tuple[str, ...]  # one per output logit
+    mean: tuple[float, ...]  # per-channel mean to subtract from raw inputs
+    std: tuple[float, ...]  # per-channel std to divide raw inputs by
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.spec.to_dict(),
+            "class_names": list(self.class_names),
+            "mean": list(self.mean),
+            "std": list(self.std),
+        }
+
+
+@dataclass(frozen=True)
+class Exported:
+    """A written export directory."""
+
+    directory: Path  # where it lies
+    files: dict[str, int]  # file name -> size in bytes
+    checks: dict[str, float]  # format -> max abs difference to the static subnet
+
+
+def build(supernet: Supernet, config: SubnetConfig, int8: bool) -> StaticSubnet:
+    """The static subnet of ``config``, with real int8 layers when ``int8``."""
+    static = extract(supernet, config).eval()
+    return to_int8(static) if int8 else static
+
+
+def write_export(
+    static: StaticSubnet,
+    space: SearchSpace,
+    config: SubnetConfig,
+    info: InputInfo,
+    out: Path,
+    fmt: str,
+    metrics: dict[str, Any],
+    card: str,
+) -> Exported:
+    """Write ``static`` to the new directory ``out`` (see the module docstring)."""
+    if fmt not in FORMATS:
+        raise ExportError(f"--format {fmt!r} is not valid; valid: {', '.join(FORMATS)}")
+    int8 = bool(int8_layers(static))
+    if int8 and fmt != "safetensors":
+        raise ExportError(f"--int8 works with --format safetensors only, not {fmt!r}; int8 kernels do not export")
+    check_out(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        _write_weights(static, space, config, info, int8, tmp)
+        checks = {"safetensors": _max_diff(static, load(tmp), info.spec)}
+        example = _example(info.spec, TRACE_BATCH)
+        if fmt == "pt2":
+            checks["pt2"] = _write_pt2(static, example, tmp / PT2_FILE)
+        if fmt == "onnx":
+            checks["onnx"] = _write_onnx(static, example, tmp / ONNX_FILE)
+        for name, diff in checks.items():
+            if not diff <= TOLERANCE:
+                raise ExportError(f"the {name} export differs from the subnet by {diff:.2e} (> {TOLERANCE:g})")
+        _write_json(tmp / METRICS_FILE, {**metrics, "checks": checks})
+        (tmp / CARD_FILE).write_text(card)
+        files = {p.name: p.stat().st_size for p in sorted(tmp.iterdir())}
+        if out.exists():
+            out.rmdir()  # check_out allowed only an empty directory
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Exported(out, files, checks)
+
+
+def check_out(out: Path) -> None:
+    """``out`` must be a new or empty directory whose parent exists."""
+    if not out.parent.is_dir():
+        raise ExportError(f"--out {str(out)!r}: the parent directory does not exist")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ExportError(f"--out {str(out)!r} already exists and is not an empty directory; choose a new one")
+
+
+def load(directory: str | Path) -> StaticSubnet:
+    """Load an export directory's ``model.safetensors`` into its static subnet (no supernet needed)."""
+    from safetensors.torch import load_file
+
+    path = Path(directory)
+    meta = read_config(path)
+    try:
+        space = SearchSpace.from_dict(meta["space"], source=f"{path / CONFIG_FILE}")
+        config = SubnetConfig.from_dict(meta["config"])
+        spec = InputSpec.from_dict(meta["input"])
+        module = skeleton(space, spec, config, bool(meta["int8_layers"]))
+        module.load_state_dict(load_file(str(path / WEIGHTS_FILE)), strict=True)
+    except (KeyError, TypeError, ValueError, RuntimeError, OSError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ExportError(f"{str(path)!r} is not a loadable supernas export ({reason})") from None
+    return module.eval()
+
+
+def read_config(directory: Path) -> dict[str, Any]:
+    """The parsed ``config.json`` of an export directory."""
+    try:
+        meta = json.loads((directory / CONFIG_FILE).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ExportError(f"{str(directory)!r} has no readable {CONFIG_FILE} ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
+        raise ExportError(f"{str(directory / CONFIG_FILE)!r} is not a {FORMAT_VERSION} file")
+    return meta
+
+
+def skeleton(space: SearchSpace, spec: InputSpec, config: SubnetConfig, int8: bool) -> StaticSubnet:
+    """A static subnet of the right structure; its weights are placeholders until loaded."""
+    return build(Supernet(space, spec, torch.Generator().manual_seed(0)), config, int8)
+
+
+def _write_weights(
+    static: StaticSubnet, space: SearchSpace, config: SubnetConfig, info: InputInfo, int8: bool, tmp: Path
+) -> None:
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().contiguous().cpu() for k, v in static.state_dict().items()}
+    save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": FORMAT_VERSION, "arch_id": config.arch_id})
+    _write_json(
+        tmp / CONFIG_FILE,
+        {
+            "format": FORMAT_VERSION,
+            "arch_id": config.arch_id,
+            "config": config.to_dict(),
+            "space": space.to_dict(),
+            "input": info.to_dict(),
+            "int8_layers": int8_layers(static) if int8 else [],
+        },
+    )
+
+
+def _write_pt2(static: StaticSubnet, example: Tensor, path: Path) -> float:
+    from torch.export import Dim, export, load, save
+
+    batch = Dim("batch", min=1, max=1 << 16)
+    try:
+        program = export(static, (example,), dynamic_shapes={"x": {0: batch}})
+        save(program, str(path))
+        reloaded = load(str(path)).module()
+    except Exception as exc:  # torch.export raises many kinds; the user needs the reason, in one line
+        raise ExportError(f"torch.export failed: {_first_line(exc)}") from None
+    return _max_diff(static, reloaded, None, _example_like(example, CHECK_BATCH))
+
+
+def _write_onnx(static: StaticSubnet, example: Tensor, path: Path) -> float:
+    from torch.export import Dim
+
+    batch = Dim("batch", min=1, max=1 << 16)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # the exporter prints progress; stdout stays parseable
+            torch.onnx.export(
+                static,
+                (example,),
+                str(path),
+                dynamo=True,
+                dynamic_shapes={"x": {0: batch}},
+                input_names=["x"],
+                output_names=["logits"],
+                external_data=False,
+            )
+    except Exception as exc:  # the exporter raises many kinds; the user needs the reason, in one line
+        raise ExportError(f"ONNX export failed: {_first_line(exc)}") from None
+    return _onnx_diff(static, path, _example_like(example, CHECK_BATCH))
+
+
+def _onnx_diff(static: StaticSubnet, path: Path, x: Tensor) -> float:
+    """Max abs difference of onnxruntime's output to the subnet's (the ONNX checker's when it is missing)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        import onnx
+
+        onnx.checker.check_model(str(path))
+        return 0.0
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (logits,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    with torch.no_grad():
+        return float((torch.from_numpy(logits) - static(x)).abs().max())
+
+
+def _max_diff(a: nn.Module, b: Callable[[Tensor], Tensor], spec: InputSpec | None, x: Tensor | None = None) -> float:
+    x = x if x is not None else _example(spec, CHECK_BATCH)  # type: ignore[arg-type]
+    with torch.no_grad():
+        return float((a(x) - b(x)).abs().max())
+
+
+def _example(spec: InputSpec, batch: int) -> Tensor:
+    return torch.randn((batch, *spec.shape), generator=torch.Generator().manual_seed(0))
+
+
+def _example_like(example: Tensor, batch: int) -> Tensor:
+    return torch.randn((batch, *example.shape[1:]), generator=torch.Generator().manual_seed(1))
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"

@@ -1,0 +1,55 @@
+"""Picking one member of a measured front: by rank, by arch_id, or the knee."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from supernas.errors import ExportError
+from supernas.search.objectives import parse_objectives, to_minimization
+
+
+def knee(rows: Sequence[Mapping[str, Any]], objectives: Sequence[Mapping[str, str]]) -> int:
+    """Index of the front member closest to the ideal point after min-max normalising each objective.
+
+    With two objectives this is the point where trading one for the other stops paying:
+    the member nearest the (best accuracy, best latency) corner of the normalised front.
+    """
+    if not rows:
+        raise ExportError("the search has no measured front yet; run or resume it first")
+    parsed = parse_objectives([o["name"] for o in objectives])
+    F = to_minimization([r["metrics"] for r in rows], parsed)  # (n, k), lower is better
+    span = F.max(axis=0) - F.min(axis=0)
+    normalised = (F - F.min(axis=0)) / np.where(span > 0, span, 1.0)
+    return int(np.argmin(np.linalg.norm(normalised, axis=1)))
+
+
+def choose(
+    rows: Sequence[Mapping[str, Any]],
+    objectives: Sequence[Mapping[str, str]],
+    rank: int | None,
+    arch: str | None,
+    use_knee: bool,
+    complete: Mapping[str, Mapping[str, Any]],
+) -> Mapping[str, Any]:
+    """The row picked by exactly one of ``rank`` (1-based, as ``pareto show`` lists), ``arch`` or ``use_knee``.
+
+    ``arch`` may name any COMPLETE evaluation of the search (``complete``), not only a
+    front member.
+    """
+    given = [name for name, value in (("--rank", rank), ("--arch", arch), ("--knee", use_knee)) if value]
+    if len(given) != 1:
+        raise ExportError(f"choose exactly one of --rank K, --arch ARCH_ID, --knee (got {', '.join(given) or 'none'})")
+    if use_knee:
+        return rows[knee(rows, objectives)]
+    if rank is not None:
+        if not 1 <= rank <= len(rows):
+            raise ExportError(f"--rank {rank} is out of range; valid: 1..{len(rows)} (the front's members)")
+        return rows[rank - 1]
+    assert arch is not None
+    if arch not in complete:
+        known = ", ".join(sorted(complete)[:5]) + (", …" if len(complete) > 5 else "")
+        raise ExportError(f"--arch {arch!r} is not a completed evaluation of this search; e.g. {known or 'none yet'}")
+    return complete[arch]

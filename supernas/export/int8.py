@@ -1,0 +1,106 @@
+"""Real int8 for the layers searched at 8 bits.
+
+A layer searched with 8-bit weights was trained with symmetric per-output-channel
+fake quantization (scale = max |w| / 127). :class:`Int8Linear` stores exactly those
+integers and scales and runs PyTorch's dynamic int8 linear kernel (fbgemm on x86,
+qnnpack on ARM), which quantizes its input per tensor on the fly. Layers searched at
+4 bits keep their fake-quantized float weights (no 4-bit kernel is faster on CPU);
+32-bit layers stay float.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import torch
+from torch import Tensor, nn
+
+from supernas.supernet.static import INT8_BITS, LINEARS, StaticBlock, StaticLayer, StaticSubnet
+
+QMAX = 127  # symmetric int8 range -127..127, as in training's fake quantization
+
+
+class Int8Linear(nn.Module):
+    """``y = x @ W^T + b`` with int8 per-output-channel weights and dynamically quantized inputs.
+
+    The state is plain tensors (int8 weight, float scale, float bias), so it saves to
+    safetensors; the kernel's packed weight is rebuilt from them whenever they load.
+    """
+
+    weight_int8: Tensor
+    scale: Tensor
+    bias: Tensor | None
+
+    def __init__(self, weight_int8: Tensor, scale: Tensor, bias: Tensor | None) -> None:
+        super().__init__()
+        self.register_buffer("weight_int8", weight_int8.to(torch.int8))  # (out, in)
+        self.register_buffer("scale", scale.to(torch.float32))  # (out,)
+        self.register_buffer("bias", None if bias is None else bias.detach().to(torch.float32).clone())  # (out,)
+        self._packed = self._pack()
+        self.register_load_state_dict_post_hook(lambda module, _: module.repack())
+
+    @classmethod
+    def from_float(cls, weight: Tensor, bias: Tensor | None) -> Int8Linear:
+        """Quantize a float weight exactly as 8-bit fake quantization does."""
+        weight = weight.detach().float()
+        scale = weight.abs().amax(dim=1).clamp_min(1e-8) / QMAX  # (out,)
+        integers = torch.clamp(torch.round(weight / scale[:, None]), -QMAX, QMAX)
+        return cls(integers.to(torch.int8), scale, bias)
+
+    def repack(self) -> None:
+        """Rebuild the kernel's packed weight from the stored tensors."""
+        self._packed = self._pack()
+
+    def _pack(self) -> object:
+        zero = torch.zeros(self.scale.shape[0], dtype=torch.long)
+        with warnings.catch_warnings():
+            # PyTorch 2.13 marks quantized tensors deprecated (pytorch#184982) in favour of torchao, whose int8
+            # CPU path was no faster on AVX2 here; the fbgemm kernel below still works. Revisit on upgrade.
+            warnings.filterwarnings("ignore", message=".*quantized tensor creation functions.*")
+            qweight = torch._make_per_channel_quantized_tensor(self.weight_int8, self.scale.double(), zero, 0)
+        return torch.ops.quantized.linear_prepack(qweight, self.bias)
+
+    def dequantized(self) -> Tensor:
+        """The float weight these integers stand for: (out, in)."""
+        return self.weight_int8.float() * self.scale[:, None]
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(..., in) -> (..., out)."""
+        return torch.ops.quantized.linear_dynamic(x.float(), self._packed, True)
+
+
+def to_int8(static: StaticSubnet) -> StaticSubnet:
+    """A copy of ``static`` whose 8-bit layers run real int8 linears.
+
+    A shared block gets int8 copies of its four linears when any layer running it was
+    searched at 8 bits; its float linears are dropped when no other layer needs them.
+    """
+    static = copy.deepcopy(static).eval()
+    for index, block in enumerate(static.blocks):
+        assert isinstance(block, StaticBlock)
+        bits = {layer.weight_bits for layer in _layers_of(static, index)}
+        if INT8_BITS not in bits:
+            continue
+        for name in LINEARS:
+            shared = getattr(block, name)
+            block.int8[name] = Int8Linear.from_float(shared.weight, shared.bias)
+        if bits == {INT8_BITS}:
+            block.drop_float()
+    return static
+
+
+def int8_layers(static: StaticSubnet) -> list[int]:
+    """Indices of the executed layers that run real int8 linears."""
+    found = []
+    for i, layer in enumerate(static.layers):
+        assert isinstance(layer, StaticLayer)
+        block = static.blocks[layer.block]
+        assert isinstance(block, StaticBlock)
+        if layer.weight_bits == INT8_BITS and len(block.int8):
+            found.append(i)
+    return found
+
+
+def _layers_of(static: StaticSubnet, block: int) -> list[StaticLayer]:
+    return [layer for layer in static.layers if isinstance(layer, StaticLayer) and layer.block == block]

@@ -1,0 +1,160 @@
+"""Export a member of a stored search: choose it, extract it, measure it, write it, record it."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import supernas
+from supernas.errors import ExportError
+from supernas.export.artifacts import FORMATS, Exported, InputInfo, build, check_out, write_export
+from supernas.export.choose import choose
+from supernas.export.int8 import int8_layers
+from supernas.search_space import SubnetConfig, costs
+from supernas.store import Store
+from supernas.supernet.static import StaticSubnet
+from supernas.workers.measure import LatencySettings, accuracy, latency_ms
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """Which member of which search to write, and how."""
+
+    search: str  # search name
+    out: Path  # new (or empty) directory to create
+    fmt: str = "safetensors"  # one of FORMATS
+    int8: bool = False  # real int8 for the layers searched at 8 bits
+    rank: int | None = None  # 1-based rank in the front as `pareto show` lists it
+    arch: str | None = None  # any completed arch_id of the search
+    knee: bool = False  # the knee of the front
+
+
+def export_search(store: Store, request: ExportRequest) -> tuple[Exported, dict[str, Any]]:
+    """Write the chosen subnet of ``request.search`` and record the export in ``store``."""
+    from supernas.data import load_task
+    from supernas.search.service import front_rows, load_registered_supernet
+
+    if request.fmt not in FORMATS:
+        raise ExportError(f"--format {request.fmt!r} is not valid; valid: {', '.join(FORMATS)}")
+    if request.int8 and request.fmt != "safetensors":
+        raise ExportError(f"--int8 works with --format safetensors only, not {request.fmt!r}")
+    check_out(request.out)
+    record = store.get_search(request.search)
+    if record.supernet_name is None:
+        raise ExportError(f"search {request.search!r} has no supernet (a synthetic search); nothing to export")
+    rows = front_rows(store, request.search)
+    complete = {e.arch_id: _row(e) for e in store.evaluations(request.search, "COMPLETE")}
+    row = choose(rows, record.objectives, request.rank, request.arch, request.knee, complete)
+    loaded = load_registered_supernet(store, record.supernet_name)
+    config = SubnetConfig.from_dict(row["config"])
+    task = load_task(loaded.task)
+    static = build(loaded.supernet, config, request.int8)
+    if request.int8 and not int8_layers(static):
+        raise ExportError(f"--int8: subnet {config.arch_id} has no layer searched at 8 bits; export it without --int8")
+    reference = build(loaded.supernet, config, False)
+    metrics = _metrics(static, reference, task, row, config, loaded, request)
+    info = InputInfo(task.spec, task.class_names, task.mean, task.std)
+    exported = write_export(
+        static, loaded.supernet.space, config, info, request.out, request.fmt, metrics, model_card(metrics)
+    )
+    metrics["files"] = exported.files
+    fmt = f"{request.fmt}+int8" if request.int8 else request.fmt
+    store.add_export(request.search, config.arch_id, fmt, str(request.out.resolve()), metrics)
+    return exported, metrics
+
+
+def _row(e: Any) -> dict[str, Any]:
+    return {"arch_id": e.arch_id, "metrics": e.metrics, "config": e.config, "device": e.device}
+
+
+def _metrics(
+    static: StaticSubnet,
+    reference: StaticSubnet,
+    task: Any,
+    row: Mapping[str, Any],
+    config: SubnetConfig,
+    loaded: Any,
+    request: ExportRequest,
+) -> dict[str, Any]:
+    example = task.val.x[:1]  # (1, ...)
+    settings = LatencySettings()
+    analytic = costs(loaded.supernet.space, config, loaded.supernet.spec)
+    exported = {
+        "val_accuracy": accuracy(static, task.val.x, task.val.y),
+        "test_accuracy": accuracy(static, task.test.x, task.test.y),
+        "latency_ms": latency_ms(static, example, settings)[0],
+        "latency_device": f"cpu ({platform.processor() or platform.machine()}, {settings.threads} thread)",
+        "latency_batch": settings.batch_size,
+    }
+    if request.int8:
+        exported["fake_quant_test_accuracy"] = accuracy(reference, task.test.x, task.test.y)
+        exported["fake_quant_latency_ms"] = latency_ms(reference, example, settings)[0]
+    return {
+        "arch_id": config.arch_id,
+        "config": config.to_dict(),
+        "searched": {k: v for k, v in (row["metrics"] or {}).items()},
+        "searched_device": row.get("device"),
+        "exported": exported,
+        "costs": {
+            "params": analytic.params,
+            "macs": analytic.macs,
+            "model_bytes": analytic.model_bytes,
+            "note": "model_bytes counts weights at their searched bits; 4-bit layers are stored as float32 "
+            "(simulated) in the file, and int8 layers as int8 only with --int8",
+        },
+        "int8": {"enabled": request.int8, "layers": int8_layers(static)},
+        "provenance": {
+            "search": request.search,
+            "supernet_checkpoint": str(loaded.path),
+            "supernet_sha256": loaded.sha256,
+            "task": loaded.task,
+            "supernas_version": supernas.__version__,
+            "torch_version": torch.__version__,
+            "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+    }
+
+
+def model_card(metrics: dict[str, Any]) -> str:
+    """A short Markdown model card for an export directory."""
+    c, e, p = metrics["config"], metrics["exported"], metrics["provenance"]
+    lines = [
+        f"# supernas subnet {metrics['arch_id']}",
+        "",
+        f"A transformer classifier for task `{p['task']}`, chosen from search `{p['search']}` and extracted "
+        f"from supernet `{Path(p['supernet_checkpoint']).name}` (sha256 `{p['supernet_sha256'][:16]}…`).",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| depth / embed dim / loops | {c['depth']} / {c['embed_dim']} / {c['loops']} |",
+        f"| heads per layer | {c['heads'][: c['depth']]} |",
+        f"| weight bits per layer | {c['weight_bits'][: c['depth']]} |",
+        f"| validation accuracy | {e['val_accuracy']:.4f} |",
+        f"| test accuracy | {e['test_accuracy']:.4f} |",
+        f"| latency | {e['latency_ms']:.3f} ms (batch {e['latency_batch']}, {e['latency_device']}) |",
+        f"| params / MACs | {metrics['costs']['params']:,} / {metrics['costs']['macs']:,} |",
+        f"| int8 layers | {metrics['int8']['layers'] or 'none'} |",
+        "",
+        "Inputs are standardised per channel with `mean` and `std` from `config.json` (training split "
+        "statistics); outputs are logits over `class_names`.",
+        "",
+        "```python",
+        "import supernas.export",
+        "model = supernas.export.load('.')  # from model.safetensors + config.json",
+        "```",
+        "`model.pt2` (if present): `torch.export.load('model.pt2').module()`. "
+        "`model.onnx` (if present): onnxruntime, input `x`, output `logits`; both take any batch size.",
+        "",
+        "Limitations: accuracy was measured on the task's own splits only. Layers searched at 4 bits keep "
+        "simulated (fake-quantized float32) weights.",
+        "",
+        f"supernas {p['supernas_version']}, torch {p['torch_version']}, exported {p['exported_at']}.",
+        "",
+    ]
+    return "\n".join(lines)

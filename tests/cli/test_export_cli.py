@@ -1,0 +1,167 @@
+"""``supernas export``, ``pareto plot``, ``status --plot`` and ``demo``: success paths, JSON, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from supernas.cli.main import app
+from supernas.data import load_task
+from supernas.export import load
+from supernas.search_space import tiny_space
+from supernas.store import Store
+from supernas.supernet.train import TrainConfig, train
+
+TINY = tiny_space(depth=(1, 2), weight_bits=(8, 32))
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "supernas.cli.main", *args],
+        cwd=cwd,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding a tiny supernet and ``supernas.db`` with a finished search ``s`` (and ``r``)."""
+    root = tmp_path_factory.mktemp("export")
+    train(load_task("digits"), TINY, TrainConfig(epochs=2, eval_subnets=2), root / "tiny.pt")
+    for name, strategy in (("s", "linas"), ("r", "random")):
+        result = run(
+            "search",
+            "--supernet",
+            "tiny.pt",
+            "--objectives",
+            "accuracy,latency_ms",
+            "--budget",
+            "20",
+            "--batch",
+            "10",
+            "--strategy",
+            strategy,
+            "--executor",
+            "local",
+            "--name",
+            name,
+            cwd=root,
+        )
+        assert result.returncode == 0, result.stderr
+    return root
+
+
+def _exports(root: Path) -> int:
+    with Store.open(f"sqlite:///{root / 'supernas.db'}") as store:
+        return len(store.exports("s"))
+
+
+def test_export_knee_json_writes_a_loadable_directory_and_records_it(searched: Path) -> None:
+    before = _exports(searched)
+    result = run("export", "s", "--knee", "--out", "knee", "--json", cwd=searched)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert Path(data["directory"]).name == "knee" and data["checks"]["safetensors"] <= 1e-5
+    metrics = json.loads((searched / "knee" / "metrics.json").read_text())
+    assert metrics["arch_id"] == data["arch_id"]
+    assert 0 < metrics["exported"]["test_accuracy"] <= 1 and metrics["exported"]["latency_ms"] > 0
+    assert len(metrics["provenance"]["supernet_sha256"]) == 64
+    assert (searched / "knee" / "README.md").read_text().startswith(f"# supernas subnet {data['arch_id']}")
+    load(searched / "knee")
+    assert _exports(searched) == before + 1
+
+
+@pytest.mark.slow
+def test_export_rank_onnx_and_int8(searched: Path) -> None:
+    result = run("export", "s", "--rank", "1", "--format", "onnx", "--out", "rank1", "--json", cwd=searched)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["checks"]["onnx"] <= 1e-4 and (searched / "rank1" / "model.onnx").is_file()
+    with Store.open(f"sqlite:///{searched / 'supernas.db'}") as store:
+        eight = next(e for e in store.evaluations("s", "COMPLETE") if 8 in e.config["weight_bits"][: e.config["depth"]])
+    result = run("export", "s", "--arch", eight.arch_id, "--int8", "--out", "int8", "--json", cwd=searched)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert metrics["int8"]["layers"]
+    exported = metrics["exported"]
+    assert abs(exported["test_accuracy"] - exported["fake_quant_test_accuracy"]) <= 0.02
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["s", "--out", "x"], "choose exactly one of --rank K, --arch ARCH_ID, --knee"),
+        (["s", "--rank", "99", "--out", "x"], "--rank 99 is out of range"),
+        (["s", "--arch", "nope", "--out", "x"], "--arch 'nope' is not a completed evaluation"),
+        (["s", "--knee", "--format", "tflite", "--out", "x"], "--format 'tflite' is not valid"),
+        (["s", "--knee", "--int8", "--format", "onnx", "--out", "x"], "--int8 works with --format safetensors only"),
+        (["nope", "--knee", "--out", "x"], "unknown search 'nope'"),
+        (["s", "--knee", "--out", "tiny.pt"], "already exists and is not an empty directory"),
+        (["s", "--knee", "--out", "x", "--storage", "sqlite:///missing.db"], "does not exist"),
+    ],
+)
+def test_export_bad_input_is_one_line_exit_2_and_writes_nothing(
+    searched: Path, args: list[str], needle: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(searched)
+    before, exports = sorted(p.name for p in searched.iterdir()), _exports(searched)
+    result = CliRunner().invoke(app, ["export", *args])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert needle in result.stderr
+    assert sorted(p.name for p in searched.iterdir()) == before and _exports(searched) == exports
+
+
+def test_pareto_plot_and_status_plot(searched: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(searched)
+    runner = CliRunner()
+    result = runner.invoke(app, ["pareto", "plot", "s", "--out", "front.png", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["points"] == 20 and 1 <= data["front"] <= 20
+    assert (searched / "front.png").read_bytes()[:8] == PNG
+    result = runner.invoke(app, ["status", "s", "--plot", "hv.svg", "--compare", "r", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["search"] == "s" and "<svg" in (searched / "hv.svg").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["pareto", "plot", "s", "--x", "speed"], "--x 'speed' was not measured in this search; valid: accuracy"),
+        (["pareto", "plot", "s", "--out", "front.txt"], "has no image suffix; valid: .png, .svg, .pdf"),
+        (["pareto", "plot", "nope"], "unknown search 'nope'"),
+        (["status", "s", "--plot", "no/dir/hv.png"], "the directory does not exist"),
+        (["status", "s", "--plot", "hv.png", "--compare", "nope"], "unknown search 'nope'"),
+    ],
+)
+def test_plot_bad_input(searched: Path, args: list[str], needle: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(searched)
+    before = sorted(p.name for p in searched.iterdir())
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert needle in result.stderr
+    assert sorted(p.name for p in searched.iterdir()) == before
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end_and_leaves_its_files(tmp_path: Path) -> None:
+    result = run("demo", "--epochs", "1", "--budget", "20", "--executor", "local", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for stage in ("[1/4]", "[2/4]", "[3/4]", "[4/4]"):
+        assert stage in result.stderr
+    assert (tmp_path / "front.png").read_bytes()[:8] == PNG
+    assert {"model.pt2", "model.safetensors", "metrics.json"} <= {p.name for p in (tmp_path / "export").iterdir()}
+    assert "supernas pareto show demo" in result.stdout
+    with Store.open(f"sqlite:///{tmp_path / 'supernas.db'}") as store:
+        assert store.count_evaluations("demo")["COMPLETE"] == 20 and len(store.exports("demo")) == 1
