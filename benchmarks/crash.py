@@ -32,7 +32,7 @@ from supernas.supernet.train import TrainConfig, train
 TINY = tiny_space()
 
 
-def cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
+def cli(*args: str, cwd: Path, errors: bool = False) -> subprocess.Popen[str]:
     env = {**os.environ, "NO_COLOR": "1", "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(
         [sys.executable, "-m", "supernas.cli.main", *args],
@@ -40,8 +40,18 @@ def cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
         env=env,
         text=True,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE if errors else subprocess.DEVNULL,
     )
+
+
+def created(url: str, name: str) -> bool:
+    """Whether the search exists yet (a kill during start-up may come before it does)."""
+    try:
+        with Store.open(url) as store:
+            store.get_search(name)
+            return True
+    except Exception:
+        return False
 
 
 def complete(url: str, name: str) -> int:
@@ -82,21 +92,27 @@ def main() -> None:
         rng = np.random.default_rng(args.seed)
         counts, kills, start = [], 0, time.perf_counter()
         while kills < args.kills:
-            first = kills == 0 and complete(url, "k") == 0
             proc = (
                 cli("search", *search, "--name", "k", "--storage", url, cwd=work)
-                if first
+                if not created(url, "k")
                 else cli("resume", "k", "--storage", url, cwd=work)
             )
-            time.sleep(float(rng.uniform(1.0, 6.0)))  # startup, replay and some new evaluations
+            time.sleep(float(rng.uniform(3.0, 15.0)))  # startup, replay and some new evaluations
             if proc.poll() is not None:
                 break
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             kills += 1
             counts.append(complete(url, "k"))
-        final = cli("resume", "k", "--storage", url, "--json", cwd=work)
-        got = json.loads(final.communicate()[0])
+        final = (
+            cli("resume", "k", "--storage", url, "--json", cwd=work, errors=True)
+            if created(url, "k")
+            else cli("search", *search, "--name", "k", "--storage", url, "--json", cwd=work, errors=True)
+        )
+        out, err = final.communicate()
+        if final.returncode != 0:
+            raise SystemExit(f"the final resume failed: {err.strip()}")
+        got = json.loads(out)
         with Store.open(url) as store:
             rows = store.evaluations("k")
     result = {
