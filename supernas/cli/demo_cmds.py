@@ -13,6 +13,8 @@ from supernas.errors import TrainingError
 
 CHECKPOINT = "digits-demo.pt"
 SEARCH = "demo"
+OBJECTIVES = "accuracy,latency_ms"
+BATCH = 10  # subnets per search iteration
 
 
 @handle_errors
@@ -30,6 +32,7 @@ def demo(
     from supernas.data import load_task
     from supernas.export.service import ExportRequest, export_search
     from supernas.search.plots import front_plot
+    from supernas.search.service import SearchRequest
     from supernas.search_space import default_space
     from supernas.store import Store
     from supernas.supernet.checkpoint import load_supernet
@@ -38,6 +41,8 @@ def demo(
     if not directory.is_dir():
         raise TrainingError(f"--dir {str(directory)!r} is not an existing directory")
     config = TrainConfig(epochs=epochs, seed=seed)  # validates --epochs
+    SearchRequest.parse(OBJECTIVES, [], "linas", budget, BATCH, seed, {})  # validates --budget before any work
+    search_cmds.ExecutorOptions(executor, 0, 1.0, None, None, "auto", 1)  # validates --executor
     storage = f"sqlite:///{(directory / 'supernas.db').resolve()}"
     checkpoint, export_dir, plot = directory / CHECKPOINT, directory / "export", directory / "front.png"
     start = time.perf_counter()
@@ -63,9 +68,9 @@ def demo(
         name = search_cmds._free_name(store, SEARCH)
     search_cmds.search(
         supernet=str(checkpoint),
-        objectives="accuracy,latency_ms",
+        objectives=OBJECTIVES,
         budget=budget,
-        batch=10,
+        batch=BATCH,
         strategy="linas",
         seed=seed,
         name=name,

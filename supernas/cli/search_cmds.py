@@ -434,24 +434,33 @@ def pareto_plot(
     out: Annotated[Path, typer.Option("--out", help="Image to write (.png, .svg or .pdf).")] = Path("front.png"),
     x: Annotated[str, typer.Option("--x", help="Metric on the x axis.")] = "latency_ms",
     y: Annotated[str, typer.Option("--y", help="Metric on the y axis.")] = "accuracy",
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write an interactive plotly page.", show_default=False)
+    ] = None,
     storage: StorageOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Plot every measured point of a search, its front in (x, y) and the exported subnets."""
-    from supernas.search.plots import check_plot_path, front_plot
+    from supernas.search.plots import check_plot_path, front_html, front_plot
     from supernas.store import Store
 
     check_plot_path(out, "--out")
+    if html is not None and (html.suffix.lower() != ".html" or not html.parent.is_dir()):
+        raise SearchError(f"--html {str(html)!r}: valid: a .html file in an existing directory")
     with Store.open(storage) as store:
         store.get_search(name)
         evaluations = {e.arch_id: e.metrics for e in store.evaluations(name, "COMPLETE") if e.metrics}
-        chosen = [evaluations[e.arch_id] for e in store.exports(name) if e.arch_id in evaluations]
+        exported = [e.arch_id for e in store.exports(name) if e.arch_id in evaluations]
     if not evaluations:
         raise SearchError(f"search {name!r} has no completed evaluations to plot yet")
-    size = front_plot(list(evaluations.values()), x, y, out, f"{name}: measured subnets", chosen)
+    title = f"{name}: measured subnets"
+    size = front_plot(list(evaluations.values()), x, y, out, title, [evaluations[a] for a in exported])
+    if html is not None:
+        rows = [{"arch_id": a, "metrics": m} for a, m in evaluations.items()]
+        front_html(rows, x, y, html, title, exported)
     if as_json:
         print_json(
-            {"search": name, "out": str(out), "points": len(evaluations), "front": size, "exported": len(chosen)}
+            {"search": name, "out": str(out), "points": len(evaluations), "front": size, "exported": len(exported)}
         )
         return
     console.print(f"Wrote {out}: {len(evaluations)} measured subnets, {size} on the ({x}, {y}) front")

@@ -57,6 +57,62 @@ def front_plot(
     return len(front)
 
 
+def front_html(
+    rows: Sequence[Mapping[str, object]],
+    x: str,
+    y: str,
+    out: Path,
+    title: str,
+    chosen: Sequence[str] = (),
+) -> None:
+    """An interactive page (plotly): every measured subnet, hover for its arch_id and metrics.
+
+    ``rows`` hold ``arch_id`` and ``metrics``; ``chosen`` are exported arch_ids.
+    """
+    try:
+        import plotly.graph_objects as go
+    except ImportError:
+        raise SearchError("--html needs plotly; valid: pip install 'supernas[html]'") from None
+    import numpy as np
+
+    points = [r for r in rows if x in r["metrics"] and y in r["metrics"]]  # type: ignore[operator]
+    xy = np.array([[r["metrics"][x], r["metrics"][y]] for r in points])  # type: ignore[index]
+    on_front = set(nondominated(xy * np.array([_sign(x), _sign(y)])).tolist())
+    fig = go.Figure()
+    for name, keep, style in (
+        ("measured", lambda i: i not in on_front, {"color": "lightgray", "size": 7}),
+        ("front", lambda i: i in on_front, {"color": "royalblue", "size": 9}),
+        ("exported", lambda i: points[i]["arch_id"] in chosen, {"color": "crimson", "size": 16, "symbol": "star"}),
+    ):
+        idx = [i for i in range(len(points)) if keep(i)]
+        fig.add_trace(
+            go.Scatter(
+                x=xy[idx, 0] if idx else [],
+                y=xy[idx, 1] if idx else [],
+                mode="markers",
+                name=name,
+                marker=style,
+                text=[_hover(points[i]) for i in idx],
+                hoverinfo="text",
+            )
+        )
+    fig.update_layout(title=title, xaxis_title=_label(x), yaxis_title=_label(y))
+    handle, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".html", dir=out.parent)
+    os.close(handle)
+    try:
+        fig.write_html(tmp, include_plotlyjs=True)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _hover(row: Mapping[str, object]) -> str:
+    metrics = row["metrics"]
+    assert isinstance(metrics, Mapping)
+    return f"{row['arch_id']}<br>" + "<br>".join(f"{k}: {v:.4g}" for k, v in metrics.items())
+
+
 def hv_plot(series: Mapping[str, Sequence[tuple[int, float]]], out: Path, title: str) -> None:
     """Hypervolume against evaluations, one line per search (name -> [(n_evaluated, hv)])."""
     fig, ax = _figure()

@@ -125,11 +125,13 @@ def test_export_bad_input_is_one_line_exit_2_and_writes_nothing(
 def test_pareto_plot_and_status_plot(searched: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(searched)
     runner = CliRunner()
-    result = runner.invoke(app, ["pareto", "plot", "s", "--out", "front.png", "--json"])
+    result = runner.invoke(app, ["pareto", "plot", "s", "--out", "front.png", "--html", "front.html", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["points"] == 20 and 1 <= data["front"] <= 20
     assert (searched / "front.png").read_bytes()[:8] == PNG
+    page = (searched / "front.html").read_text()
+    assert "plotly" in page and "exported" in page
     result = runner.invoke(app, ["status", "s", "--plot", "hv.svg", "--compare", "r", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["search"] == "s" and "<svg" in (searched / "hv.svg").read_text()
@@ -141,6 +143,7 @@ def test_pareto_plot_and_status_plot(searched: Path, monkeypatch: pytest.MonkeyP
         (["pareto", "plot", "s", "--x", "speed"], "--x 'speed' was not measured in this search; valid: accuracy"),
         (["pareto", "plot", "s", "--out", "front.txt"], "has no image suffix; valid: .png, .svg, .pdf"),
         (["pareto", "plot", "nope"], "unknown search 'nope'"),
+        (["pareto", "plot", "s", "--html", "front.txt"], "--html 'front.txt': valid: a .html file"),
         (["status", "s", "--plot", "no/dir/hv.png"], "the directory does not exist"),
         (["status", "s", "--plot", "hv.png", "--compare", "nope"], "unknown search 'nope'"),
     ],
@@ -165,3 +168,20 @@ def test_demo_runs_end_to_end_and_leaves_its_files(tmp_path: Path) -> None:
     assert "supernas pareto show demo" in result.stdout
     with Store.open(f"sqlite:///{tmp_path / 'supernas.db'}") as store:
         assert store.count_evaluations("demo")["COMPLETE"] == 20 and len(store.exports("demo")) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--dir", "missing"], "--dir 'missing' is not an existing directory"),
+        (["--epochs", "0"], "epochs 0 is out of range"),
+        (["--budget", "5"], "--budget 5 is smaller than --batch 10"),
+        (["--executor", "gpu"], "--executor 'gpu' is not valid; valid: ray, local"),
+    ],
+)
+def test_demo_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], needle: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["demo", *args])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert needle in result.stderr
+    assert list(tmp_path.iterdir()) == []
