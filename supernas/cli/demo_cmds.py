@@ -91,12 +91,12 @@ def demo(
         f"files: {', '.join(exported.files)}"
     )
     _stage(4, f"Done in {time.perf_counter() - start:.0f} s. Try next:")
-    db = f"--storage {storage}"
+    db = "" if directory.resolve() == Path.cwd().resolve() else f" --storage {storage}"  # default: ./supernas.db
     for line in (
-        f"supernas pareto show {name} {db}",
-        f"supernas status {name} {db}",
-        f"supernas export {name} --rank 1 --format onnx --out {directory / 'export-rank1'} {db}",
-        f"supernas search --supernet {checkpoint} --objectives accuracy,model_bytes --budget 100 {db}",
+        f"supernas pareto show {name}{db}",
+        f"supernas status {name} --plot hv.png{db}",
+        f"supernas export {name} --rank 1 --format onnx --out {directory / 'export-rank1'}{db}",
+        f"supernas search --supernet {checkpoint} --objectives accuracy,model_bytes --budget 100{db}",
         "supernas train --task digits --out digits.pt   # the full 120-epoch supernet",
     ):
         console.print(f"  {line}", soft_wrap=True, highlight=False)

@@ -2,8 +2,11 @@
 
 A layer searched with 8-bit weights was trained with symmetric per-output-channel
 fake quantization (scale = max |w| / 127). :class:`Int8Linear` stores exactly those
-integers and scales and runs PyTorch's dynamic int8 linear kernel (fbgemm on x86,
-qnnpack on ARM), which quantizes its input per tensor on the fly. Layers searched at
+integers and scales. Where the layer was also searched with 8-bit activations it runs
+PyTorch's dynamic int8 linear kernel (fbgemm on x86, qnnpack on ARM), which quantizes
+its input per tensor on the fly; where it kept float activations, training never
+quantized its inputs, so it multiplies them with the dequantized weight instead (the
+file is still int8; the compute is float). Layers searched at
 4 bits keep their fake-quantized float weights (no 4-bit kernel is faster on CPU);
 32-bit layers stay float.
 """
@@ -14,6 +17,7 @@ import copy
 import warnings
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from supernas.supernet.static import INT8_BITS, LINEARS, StaticBlock, StaticLayer, StaticSubnet
@@ -66,8 +70,12 @@ class Int8Linear(nn.Module):
         return self.weight_int8.float() * self.scale[:, None]
 
     def forward(self, x: Tensor) -> Tensor:
-        """(..., in) -> (..., out)."""
+        """(..., in) -> (..., out), int8 × int8 (the input quantized per tensor, reduced range)."""
         return torch.ops.quantized.linear_dynamic(x.float(), self._packed, True)
+
+    def float_input_forward(self, x: Tensor) -> Tensor:
+        """(..., in) -> (..., out) with a float input: for layers searched with 32-bit activations."""
+        return F.linear(x, self.dequantized(), self.bias)
 
 
 def to_int8(static: StaticSubnet) -> StaticSubnet:

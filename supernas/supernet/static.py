@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -57,10 +59,12 @@ class StaticBlock(nn.Module):
         for name in LINEARS:
             setattr(self, name, None)
 
-    def linear_params(self, name: str, weight_bits: int) -> fn.LinearParams | fn.Int8Params:
-        """The weights a layer with ``weight_bits`` uses for linear ``name``."""
+    def linear_params(self, name: str, weight_bits: int, act_bits: int) -> fn.LinearParams | fn.Int8Params:
+        """The weights a layer with ``weight_bits`` and ``act_bits`` uses for linear ``name``."""
         if weight_bits == INT8_BITS and name in self.int8:
-            return fn.Int8Params(self.int8[name])
+            int8 = self.int8[name]
+            float_input = cast("Callable[[Tensor], Tensor]", int8.float_input_forward)
+            return fn.Int8Params(int8 if act_bits == INT8_BITS else float_input)
         shared = getattr(self, name)
         assert shared is not None, f"block has no float {name}"
         return _params(shared)
@@ -104,7 +108,7 @@ class StaticLayer(nn.Module):
 
     def params(self, block: StaticBlock) -> fn.LayerParams:
         def adapted(name: str) -> fn.LinearParams | fn.Int8Params:
-            base = block.linear_params(name, self.weight_bits)
+            base = block.linear_params(name, self.weight_bits, self.act_bits)
             if name not in self.lora:
                 return base
             lora: LoRA = self.lora[name]  # type: ignore[assignment]

@@ -104,7 +104,8 @@ def test_pt2_and_onnx_run_in_a_fresh_process_without_supernas(supernet: Supernet
 
 
 def test_int8_layers_hold_the_trained_integers_and_stay_close(supernet: Supernet, tmp_path: Path) -> None:
-    config = replace(largest(supernet.space), weight_bits=(8, 32, 8), loops=2)  # block 0 runs at 8 and 8 bits
+    config = replace(largest(supernet.space), weight_bits=(8, 32, 8), act_bits=(8, 32, 32), loops=2)
+    # block 0 runs layers 0 and 2, both with 8-bit weights: layer 0 through the int8 kernel, layer 2 with float inputs
     static, int8 = build(supernet, config, False), build(supernet, config, True)
     assert int8_layers(int8) == [0, 2]
     linear = int8.blocks[0].int8["fc1"]
