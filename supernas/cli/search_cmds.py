@@ -47,6 +47,10 @@ class ExecutorOptions:
             raise WorkerError(f"--gpus-per-worker {gpus_per_worker:g} is out of range; valid: a number >= 0")
         if latency_batch < 1:
             raise SearchError(f"--latency-batch {latency_batch} is out of range; valid: an integer >= 1")
+        if executor == "ray" and gpus_per_worker is not None:
+            from supernas.workers.cluster import check_local_gpus
+
+            check_local_gpus(ray_address, gpus_per_worker, "--gpus-per-worker")
         self.executor, self.workers, self.cpus, self.gpus = executor, workers, cpus_per_worker, gpus_per_worker
         self.ray_address, self.device, self.latency_batch = ray_address, device, latency_batch
 

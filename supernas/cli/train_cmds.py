@@ -149,7 +149,7 @@ def _train_on_ray(
     from supernas.search.service import register_supernet
     from supernas.store import Store
     from supernas.supernet.checkpoint import load_supernet
-    from supernas.workers.cluster import ClusterSettings, RayCluster
+    from supernas.workers.cluster import ClusterSettings, RayCluster, check_local_gpus
     from supernas.workers.tune import TuneSettings, run_tune
 
     if trials < 1:
@@ -157,6 +157,8 @@ def _train_on_ray(
     if cpus <= 0 or (gpus is not None and gpus < 0):
         raise WorkerError("--cpus-per-trial must be > 0 and --gpus-per-trial >= 0")
     Store.check_url(storage)
+    if gpus is not None:
+        check_local_gpus(ray_address, gpus, "--gpus-per-trial")
     with RayCluster(ClusterSettings(address=ray_address)):
         import ray
 

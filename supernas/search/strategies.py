@@ -154,11 +154,21 @@ class NSGA2Strategy(Strategy):
         self.pending: Any = None
 
     def ask(self, n: int) -> list[Candidate]:
-        self.pending = self.algorithm.ask()  # one generation, whatever n is: the driver trims the last batch
+        from pymoo.core.population import Population
+
+        pending = self.algorithm.ask()  # one generation, whatever n is: the driver trims the last batch
+        if pending is None or all(self._decode(x).arch_id in self.measured for x in pending.get("X")):
+            # mating found nothing new (a small, well-explored space): random unmeasured immigrants instead
+            fresh = self._random_unmeasured(self.batch_size, set())
+            genomes = np.array([encode(self.space, c.config) for c in fresh], dtype=int).reshape(-1, len(self.upper))
+            pending = Population.new("X", genomes)
+        self.pending = pending
         return [Candidate(self._decode(x)) for x in self.pending.get("X")]
 
     def tell(self, trials: Sequence[Trial]) -> None:
         super().tell(trials)
+        if len(self.pending) == 0:
+            return  # the space is exhausted: nothing was asked
         from pymoo.problems.static import StaticProblem
 
         rows = [self.measured[self._decode(x).arch_id].metrics for x in self.pending.get("X")]

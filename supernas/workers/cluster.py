@@ -44,6 +44,17 @@ def probe(address: str, timeout_s: float) -> None:
         ) from None
 
 
+def check_local_gpus(address: str | None, share: float, option: str) -> None:
+    """Before starting a local cluster: refuse a GPU share this machine cannot give (no Ray start-up needed)."""
+    if resolve_address(address) is not None or share <= 0:
+        return  # an existing cluster is checked once joined
+    import torch
+
+    have = torch.cuda.device_count()
+    if share > have:
+        raise WorkerError(f"{option} {share:g} is more than this machine has ({have} GPUs); valid: 0 to {have}")
+
+
 class RayCluster:
     """Context manager: joins ``address`` or starts a local cluster; shuts down only what it started."""
 

@@ -209,6 +209,7 @@ class EvaluationPool:
         """Evaluate every config; yield each result as soon as it is ready (any order)."""
         queue = list(enumerate(configs))[::-1]
         running: dict[Any, tuple[int, int, float]] = {}  # ref -> (config index, actor index, started)
+        lost = dict.fromkeys(range(len(configs)), 0)  # index -> times its actor died under it
         idle = list(range(len(self.actors)))
         while queue or running:
             while queue and idle:
@@ -220,17 +221,24 @@ class EvaluationPool:
             for ref in done:
                 index, actor, _ = running.pop(ref)
                 idle.append(actor)
-                yield self._result(ref, index, actor)
+                result, actor_died = self._result(ref, index, actor)
+                if actor_died and lost[index] < self.settings.max_restarts:
+                    lost[index] += 1  # the worker, not the config, failed: evaluate it again
+                    queue.append((index, configs[index]))
+                    continue
+                yield result
             yield from self._expire(running, idle)
 
-    def _result(self, ref: Any, index: int, actor: int) -> PoolResult:
+    def _result(self, ref: Any, index: int, actor: int) -> tuple[PoolResult, bool]:
+        """The outcome of ``ref``, and whether it failed because its actor died."""
         name = f"worker-{actor}"
         try:
             metrics, seconds = ray.get(ref)
-            return PoolResult(index, metrics, None, name, self.devices[actor], seconds)
+            return PoolResult(index, metrics, None, name, self.devices[actor], seconds), False
         except (RayTaskError, RayActorError) as exc:
             cause = getattr(exc, "cause", None) or exc
-            return PoolResult(index, None, f"{type(cause).__name__}: {cause}", name, self.devices[actor], 0.0)
+            error = f"{type(cause).__name__}: {cause}"
+            return PoolResult(index, None, error, name, self.devices[actor], 0.0), isinstance(exc, RayActorError)
 
     def _expire(self, running: dict[Any, tuple[int, int, float]], idle: list[int]) -> Iterator[PoolResult]:
         now = time.monotonic()

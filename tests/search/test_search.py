@@ -177,3 +177,23 @@ def test_hypervolume_never_decreases_and_the_exact_front_is_enumerable() -> None
     assert len(configs) == count_architectures(SYNTHETIC_SPACE) == len({c.arch_id for c in configs})
     F = to_minimization([{"accuracy": 0.5, "latency_ms": 1.0}], OBJECTIVES)
     assert F.tolist() == [[-0.5, 1.0]]
+
+
+@pytest.mark.parametrize("name", ["random", "nsga2", "linas"])  # optuna's samplers may stall (the driver stops)
+def test_strategies_reach_the_budget_in_a_small_well_explored_space(name: str) -> None:
+    from supernas.search_space import tiny_space
+
+    space = tiny_space(
+        depth=(1, 2),
+        embed_dim=(16,),
+        loops=(1,),
+        lora_rank=(0,),
+        weight_bits=(8, 32),
+        act_bits=(32,),
+        keep_ratio=(1.0,),
+    )
+    size = count_architectures(space)
+    budget = size - 2  # nearly all of it: NSGA-II's mating runs out of non-duplicate offspring on the way
+    s = make_strategy(name, space, SYNTHETIC_SPEC, OBJECTIVES, [], 0, 8, **FAST.get(name, {}))
+    result = run_search(s, SyntheticEvaluator(space, SYNTHETIC_SPEC), budget=budget)
+    assert len(result.trials) == budget and len({t.config.arch_id for t in result.trials}) == budget

@@ -94,7 +94,7 @@ def test_a_worker_dying_during_a_stored_search_leaves_one_complete_row_per_archi
         rows = store.evaluations("s")
     assert not marker.exists()  # a worker really died mid-batch
     assert len(rows) == 12 and len({r.arch_id for r in rows}) == 12
-    assert all(r.status == "COMPLETE" for r in rows)
+    assert all(r.status == "COMPLETE" for r in rows), [(r.status, r.error) for r in rows if r.status != "COMPLETE"]
 
 
 def test_fractional_gpu_workers_share_one_gpu(setup) -> None:  # type: ignore[no-untyped-def]
