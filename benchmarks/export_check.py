@@ -61,11 +61,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         np.save(Path(tmp) / "x.npy", x.numpy())
         directories = []
+        quantized: list[bool] = []  # whether each subnet fake-quantizes activations
         for i in range(args.subnets):
             config = sample(space, rng)
             directory = Path(tmp) / f"subnet{i}"
             directory.mkdir()
             static = build(loaded.supernet, config, False)
+            quantized.append(any(b < 32 for b in config.act_bits[: config.depth]))
             for fmt in ("pt2", "onnx"):
                 start = time.perf_counter()
                 write_export(static, space, config, info, directory / fmt, fmt, {}, "")
@@ -86,6 +88,8 @@ def main() -> None:
         "subnets": args.subnets,
         "max_abs_diff_pt2": max(d[0] for d in diffs),
         "max_abs_diff_onnx": max(d[1] for d in diffs),
+        "per_subnet_pt2_onnx": diffs,
+        "quantized_activations": quantized,
         "export_seconds_median": {k: float(np.median(v)) for k, v in seconds.items()},
     }
     print(json.dumps(result, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
