@@ -87,11 +87,8 @@ def write_export(
     card: str,
 ) -> Exported:
     """Write ``static`` to the new directory ``out`` (see the module docstring)."""
-    if fmt not in FORMATS:
-        raise ExportError(f"--format {fmt!r} is not valid; valid: {', '.join(FORMATS)}")
     int8 = bool(int8_layers(static))
-    if int8 and fmt != "safetensors":
-        raise ExportError(f"--int8 works with --format safetensors only, not {fmt!r}; int8 kernels do not export")
+    check_format(fmt, int8)
     check_out(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -115,6 +112,14 @@ def write_export(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return Exported(out, files, checks)
+
+
+def check_format(fmt: str, int8: bool) -> None:
+    """``fmt`` must be one of FORMATS, and int8 layers only go to safetensors."""
+    if fmt not in FORMATS:
+        raise ExportError(f"--format {fmt!r} is not valid; valid: {', '.join(FORMATS)}")
+    if int8 and fmt != "safetensors":
+        raise ExportError(f"--int8 works with --format safetensors only, not {fmt!r}; int8 kernels do not export")
 
 
 def check_out(out: Path) -> None:

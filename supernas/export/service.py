@@ -13,7 +13,7 @@ import torch
 
 import supernas
 from supernas.errors import ExportError
-from supernas.export.artifacts import FORMATS, Exported, InputInfo, build, check_out, write_export
+from supernas.export.artifacts import Exported, InputInfo, build, check_format, check_out, write_export
 from supernas.export.choose import choose
 from supernas.export.int8 import int8_layers
 from supernas.search_space import SubnetConfig, costs
@@ -38,18 +38,15 @@ class ExportRequest:
 def export_search(store: Store, request: ExportRequest) -> tuple[Exported, dict[str, Any]]:
     """Write the chosen subnet of ``request.search`` and record the export in ``store``."""
     from supernas.data import load_task
-    from supernas.search.service import front_rows, load_registered_supernet
+    from supernas.search.service import evaluation_row, front_rows, load_registered_supernet
 
-    if request.fmt not in FORMATS:
-        raise ExportError(f"--format {request.fmt!r} is not valid; valid: {', '.join(FORMATS)}")
-    if request.int8 and request.fmt != "safetensors":
-        raise ExportError(f"--int8 works with --format safetensors only, not {request.fmt!r}")
+    check_format(request.fmt, request.int8)  # before any work
     check_out(request.out)
     record = store.get_search(request.search)
     if record.supernet_name is None:
         raise ExportError(f"search {request.search!r} has no supernet (a synthetic search); nothing to export")
     rows = front_rows(store, request.search)
-    complete = {e.arch_id: _row(e) for e in store.evaluations(request.search, "COMPLETE")}
+    complete = {e.arch_id: evaluation_row(e) for e in store.evaluations(request.search, "COMPLETE")}
     row = choose(rows, record.objectives, request.rank, request.arch, request.knee, complete)
     loaded = load_registered_supernet(store, record.supernet_name)
     config = SubnetConfig.from_dict(row["config"])
@@ -57,7 +54,7 @@ def export_search(store: Store, request: ExportRequest) -> tuple[Exported, dict[
     static = build(loaded.supernet, config, request.int8)
     if request.int8 and not int8_layers(static):
         raise ExportError(f"--int8: subnet {config.arch_id} has no layer searched at 8 bits; export it without --int8")
-    reference = build(loaded.supernet, config, False)
+    reference = build(loaded.supernet, config, False) if request.int8 else static  # the fake-quantized subnet
     metrics = _metrics(static, reference, task, row, config, loaded, request)
     info = InputInfo(task.spec, task.class_names, task.mean, task.std)
     exported = write_export(
@@ -67,10 +64,6 @@ def export_search(store: Store, request: ExportRequest) -> tuple[Exported, dict[
     fmt = f"{request.fmt}+int8" if request.int8 else request.fmt
     store.add_export(request.search, config.arch_id, fmt, str(request.out.resolve()), metrics)
     return exported, metrics
-
-
-def _row(e: Any) -> dict[str, Any]:
-    return {"arch_id": e.arch_id, "metrics": e.metrics, "config": e.config, "device": e.device}
 
 
 def _metrics(

@@ -31,8 +31,8 @@ def front_plot(
     chosen: Sequence[Mapping[str, float]] = (),
 ) -> int:
     """Scatter every measured point, highlight the 2-D front of (x, y), mark ``chosen``; returns the front size."""
+    available = sorted({k for p in points for k in p})
     for axis, name in (("--x", x), ("--y", y)):
-        available = sorted({k for p in points for k in p})
         if name not in available:
             raise SearchError(f"{axis} {name!r} was not measured in this search; valid: {', '.join(available)}")
     import numpy as np

@@ -229,19 +229,21 @@ def load_registered_supernet(store: Store, name: str) -> Any:
     return loaded
 
 
+def evaluation_row(e: Any) -> dict[str, Any]:
+    """An evaluation record as a plain row (for JSON output and export choices)."""
+    return {
+        "arch_id": e.arch_id,
+        "metrics": e.metrics,
+        "config": e.config,
+        "iteration": e.iteration,
+        "predictions": e.predictions,
+        "device": e.device,
+    }
+
+
 def front_rows(store: Store, name: str) -> list[dict[str, Any]]:
     """The measured front of ``name`` as plain rows, best first in the first objective."""
     record = store.get_search(name)
     first = record.objectives[0]
-    rows = [
-        {
-            "arch_id": e.arch_id,
-            "metrics": e.metrics,
-            "config": e.config,
-            "iteration": e.iteration,
-            "predictions": e.predictions,
-            "device": e.device,
-        }
-        for e in measured_front(store, name)
-    ]
+    rows = [evaluation_row(e) for e in measured_front(store, name)]
     return sorted(rows, key=lambda r: r["metrics"][first["name"]], reverse=first["direction"] == "max")
