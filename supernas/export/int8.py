@@ -4,11 +4,12 @@ A layer searched with 8-bit weights was trained with symmetric per-output-channe
 fake quantization (scale = max |w| / 127). :class:`Int8Linear` stores exactly those
 integers and scales. Where the layer was also searched with 8-bit activations it runs
 PyTorch's dynamic int8 linear kernel (fbgemm on x86, qnnpack on ARM), which quantizes
-its input per tensor on the fly; where it kept float activations, training never
-quantized its inputs, so it multiplies them with the dequantized weight instead (the
-file is still int8; the compute is float). Layers searched at
-4 bits keep their fake-quantized float weights (no 4-bit kernel is faster on CPU);
-32-bit layers stay float.
+its input on the fly with one scale for the whole input tensor (so a result depends
+slightly on the rest of its batch, where training quantized each token alone); where
+it kept float activations, training never quantized its inputs, so it multiplies them
+with the dequantized weight instead (the file is still int8; the compute is float).
+Layers searched at 4 bits keep their fake-quantized float weights (no 4-bit kernel is
+faster on CPU); 32-bit layers stay float.
 """
 
 from __future__ import annotations

@@ -145,7 +145,13 @@ def model_card(metrics: dict[str, Any]) -> str:
         "`model.onnx` (if present): onnxruntime, input `x`, output `logits`; both take any batch size.",
         "",
         "Limitations: accuracy was measured on the task's own splits only. Layers searched at 4 bits keep "
-        "simulated (fake-quantized float32) weights.",
+        "simulated (fake-quantized float32) weights."
+        + (
+            " Int8 layers quantize their input with one scale per call, taken over the whole batch: a "
+            "prediction can change slightly with the other inputs of its batch (one input per call avoids it)."
+            if metrics["int8"]["layers"]
+            else ""
+        ),
         "",
         f"supernas {p['supernas_version']}, torch {p['torch_version']}, exported {p['exported_at']}.",
         "",

@@ -1,7 +1,7 @@
 """A pool of Ray actors that evaluate subnets of one supernet.
 
-Each actor holds the supernet and the evaluation data, shipped once through
-the object store, on its device: a GPU or a fraction of one when the cluster
+Each actor holds the supernet and the evaluation data, put once in the object
+store, on its device: a GPU or a fraction of one when the cluster
 has GPUs, a CPU otherwise.
 
 Latency is never measured while other work shares the device. Every actor
@@ -111,31 +111,45 @@ class DeviceLease:
 
 @ray.remote(max_restarts=-1, max_task_retries=-1)
 class EvaluationWorker:
-    """Holds a supernet and its evaluation data; measures configs sent to it."""
+    """Holds a supernet and its evaluation data; measures configs sent to it.
 
-    def __init__(self, name: str, lease: Any, payload: dict[str, Any], latency: LatencySettings, threads: int) -> None:
-        from supernas.search_space import InputSpec, SearchSpace
-        from supernas.supernet import Supernet
-        from supernas.workers.measure import SubnetMeasurer
+    The constructor takes plain values only. The shared state (the payload's
+    ObjectRef and the device lease actor) comes inside a list with every call,
+    so an actor that Ray restarts rebuilds from the retried call itself: Ray
+    does not keep refs given to a restartable actor's constructor alive.
+    """
 
+    def __init__(self, name: str, latency: LatencySettings, threads: int) -> None:
         torch.set_num_threads(max(1, threads))
         self.name = name
+        self.latency = latency
         gpu_ids = ray.get_gpu_ids()
         self.device = torch.device("cuda", 0) if gpu_ids and torch.cuda.is_available() else torch.device("cpu")
         self.device_label = f"cuda:{gpu_ids[0]}" if self.device.type == "cuda" else "cpu"
         self.lease_key = f"{ray.get_runtime_context().get_node_id()}/{self.device_label}"
-        self.lease = lease
-        ray.get(lease.release_all.remote(name))
+        self.lease: Any = None
+        self.measurer: Any = None
+
+    def load(self, shared: list[Any]) -> str:
+        """Build the measurer from ``shared`` = [payload ref, lease actor] once; returns the device label."""
+        if self.measurer is not None:
+            return self.device_label
+        from supernas.search_space import InputSpec, SearchSpace
+        from supernas.supernet import Supernet
+        from supernas.workers.measure import SubnetMeasurer
+
+        payload_ref, self.lease = shared
+        ray.get(self.lease.release_all.remote(self.name))  # leases an earlier life of this actor held
+        payload = ray.get(payload_ref)
         net = Supernet(SearchSpace.from_dict(payload["space"]), InputSpec.from_dict(payload["spec"]))
         net.load_state_dict(payload["state_dict"])
-        self.measurer = SubnetMeasurer(net, payload["val"], payload.get("test"), latency, self.device)
-
-    def ready(self) -> str:
+        self.measurer = SubnetMeasurer(net, payload["val"], payload.get("test"), self.latency, self.device)
         return self.device_label
 
-    def evaluate(self, config: dict[str, Any], metrics: list[str]) -> tuple[dict[str, float], float]:
+    def evaluate(self, config: dict[str, Any], metrics: list[str], shared: list[Any]) -> tuple[dict[str, float], float]:
         from supernas.search_space import SubnetConfig
 
+        self.load(shared)
         start = time.perf_counter()
         self._maybe_crash()
         results = self.measurer.measure(SubnetConfig.from_dict(config), metrics, guard=self._lease)
@@ -182,8 +196,9 @@ class EvaluationPool:
         self.settings = settings
         gpus = _gpu_share(settings)
         count = settings.workers or _default_workers(settings.cpus_per_worker, gpus)
-        self.payload_ref = ray.put(payload)  # kept alive so restarted actors can rebuild
+        self.payload_ref = ray.put(payload)  # kept alive here: restarted actors rebuild from it
         self.lease = DeviceLease.remote()  # type: ignore[attr-defined]
+        self.shared = [self.payload_ref, self.lease]  # sent inside a list with every call: Ray passes it unresolved
         threads = int(max(1, settings.cpus_per_worker))
         env = {CRASH_MARKER_ENV: os.environ[CRASH_MARKER_ENV]} if CRASH_MARKER_ENV in os.environ else {}
         self.actors = [
@@ -192,14 +207,15 @@ class EvaluationPool:
                 num_gpus=gpus,
                 max_restarts=settings.max_restarts,
                 runtime_env={"env_vars": env} if env else None,
-            ).remote(f"worker-{i}", self.lease, self.payload_ref, settings.latency, threads)
+            ).remote(f"worker-{i}", settings.latency, threads)
             for i in range(count)
         ]
         self.devices = self._wait_ready(gpus)
 
     def _wait_ready(self, gpus: float) -> list[str]:
         try:
-            return ray.get([a.ready.remote() for a in self.actors], timeout=self.settings.schedule_timeout_s)
+            loads = [a.load.remote(self.shared) for a in self.actors]
+            return ray.get(loads, timeout=self.settings.schedule_timeout_s)
         except GetTimeoutError:
             self.close()
             have = ray.cluster_resources()
@@ -219,7 +235,7 @@ class EvaluationPool:
             while queue and idle:
                 index, config = queue.pop()
                 actor = idle.pop()
-                ref = self.actors[actor].evaluate.remote(config, metrics)
+                ref = self.actors[actor].evaluate.remote(config, metrics, self.shared)
                 running[ref] = (index, actor, time.monotonic())
             done, _ = ray.wait(list(running), num_returns=1, timeout=1.0)
             for ref in done:
