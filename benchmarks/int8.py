@@ -5,9 +5,8 @@ random), writes the plain export and the ``--int8`` export and reports: file siz
 ``model.safetensors``, median latency (1 thread, batch 1 and 32, interleaved repeats in one process),
 and test accuracy of the int8 module vs the fake-quantized one.
 
-The int8 kernel quantizes its input with one scale per call, taken from the whole input tensor, so an
-image's int8 result depends on the other images of its batch. Test accuracy is therefore reported for
-the whole split in one batch and for one image per forward (each result independent of the others).
+Test accuracy is reported for the whole split in one forward and for one image per forward: the int8
+linears quantize each token on its own, so the two must agree (an earlier per-tensor version did not).
 
 Run: ``.venv/bin/python benchmarks/int8.py --checkpoint runs/digits.pt [--subnets 10] [--json]``
 """

@@ -3,13 +3,15 @@
 A layer searched with 8-bit weights was trained with symmetric per-output-channel
 fake quantization (scale = max |w| / 127). :class:`Int8Linear` stores exactly those
 integers and scales. Where the layer was also searched with 8-bit activations it runs
-PyTorch's dynamic int8 linear kernel (fbgemm on x86, qnnpack on ARM), which quantizes
-its input on the fly with one scale for the whole input tensor (so a result depends
-slightly on the rest of its batch, where training quantized each token alone); where
-it kept float activations, training never quantized its inputs, so it multiplies them
-with the dequantized weight instead (the file is still int8; the compute is float).
-Layers searched at 4 bits keep their fake-quantized float weights (no 4-bit kernel is
-faster on CPU); 32-bit layers stay float.
+PyTorch's dynamic int8 linear kernel (fbgemm on x86, qnnpack on ARM). That kernel
+quantizes its input with one scale for the whole tensor, while training quantized each
+token alone; so each token is first mapped onto [0, 1] by its own minimum and range and
+the output mapped back, which gives every token its own 7-bit grid (fbgemm's reduced
+range) and makes an image's result independent of the rest of its batch. Where the
+layer kept float activations, training never quantized its inputs, so it multiplies
+them with the dequantized weight instead (the file is still int8; the compute is
+float). Layers searched at 4 bits keep their fake-quantized float weights (no 4-bit
+kernel is faster on CPU); 32-bit layers stay float.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ class Int8Linear(nn.Module):
         self.register_buffer("weight_int8", weight_int8.to(torch.int8))  # (out, in)
         self.register_buffer("scale", scale.to(torch.float32))  # (out,)
         self.register_buffer("bias", None if bias is None else bias.detach().to(torch.float32).clone())  # (out,)
-        self._packed = self._pack()
+        self.repack()
         self.register_load_state_dict_post_hook(lambda module, _: module.repack())
 
     @classmethod
@@ -54,8 +56,10 @@ class Int8Linear(nn.Module):
         return cls(integers.to(torch.int8), scale, bias)
 
     def repack(self) -> None:
-        """Rebuild the kernel's packed weight from the stored tensors."""
+        """Rebuild the kernel's packed weight, and the terms that undo the input's shift, from the stored tensors."""
         self._packed = self._pack()
+        self._row_sums = self.dequantized().sum(dim=1)  # (out,): W @ 1, what a shift of the input adds
+        self._bias = torch.zeros_like(self.scale) if self.bias is None else self.bias  # (out,)
 
     def _pack(self) -> object:
         zero = torch.zeros(self.scale.shape[0], dtype=torch.long)
@@ -64,15 +68,21 @@ class Int8Linear(nn.Module):
             # CPU path was no faster on AVX2 here; the fbgemm kernel below still works. Revisit on upgrade.
             warnings.filterwarnings("ignore", message=".*quantized tensor creation functions.*")
             qweight = torch._make_per_channel_quantized_tensor(self.weight_int8, self.scale.double(), zero, 0)
-        return torch.ops.quantized.linear_prepack(qweight, self.bias)
+        return torch.ops.quantized.linear_prepack(qweight, None)  # the bias is added after rescaling
 
     def dequantized(self) -> Tensor:
         """The float weight these integers stand for: (out, in)."""
         return self.weight_int8.float() * self.scale[:, None]
 
     def forward(self, x: Tensor) -> Tensor:
-        """(..., in) -> (..., out), int8 × int8 (the input quantized per tensor, reduced range)."""
-        return torch.ops.quantized.linear_dynamic(x.float(), self._packed, True)
+        """(..., in) -> (..., out), int8 weights × the input quantized per token (asymmetric, 7 bits)."""
+        x = x.float()
+        low, high = torch.aminmax(x, dim=-1, keepdim=True)  # (..., 1) each
+        span = (high - low).clamp_min(1e-8)  # (..., 1)
+        # every token maps onto exactly [0, 1] (x - low is exact at both ends), so the kernel's per-tensor
+        # scale and zero point are the same for any batch and the token keeps its own 7-bit resolution
+        unit = torch.ops.quantized.linear_dynamic((x - low) / span, self._packed, True)  # (..., out)
+        return torch.addcmul(torch.addcmul(self._bias, unit, span), low, self._row_sums)  # W x = span W u + low W 1
 
     def float_input_forward(self, x: Tensor) -> Tensor:
         """(..., in) -> (..., out) with a float input: for layers searched with 32-bit activations."""

@@ -147,8 +147,8 @@ def model_card(metrics: dict[str, Any]) -> str:
         "Limitations: accuracy was measured on the task's own splits only. Layers searched at 4 bits keep "
         "simulated (fake-quantized float32) weights."
         + (
-            " Int8 layers quantize their input with one scale per call, taken over the whole batch: a "
-            "prediction can change slightly with the other inputs of its batch (one input per call avoids it)."
+            " Int8 layers quantize each token's input to 7 bits (its own minimum to maximum), where training "
+            "simulated 8 bits symmetric around zero."
             if metrics["int8"]["layers"]
             else ""
         ),

@@ -128,6 +128,25 @@ def test_int8_layers_hold_the_trained_integers_and_stay_close(supernet: Supernet
         assert torch.equal(load(out)(x), b)
 
 
+def test_int8_quantizes_each_token_alone(supernet: Supernet) -> None:
+    config = replace(largest(supernet.space), weight_bits=(8, 8, 8), act_bits=(8, 8, 8))
+    int8 = build(supernet, config, True)
+    x = _x(12)
+    with torch.no_grad():
+        together = int8(x)  # (12, K)
+        alone = torch.cat([int8(x[i : i + 1]) for i in range(len(x))])
+    torch.testing.assert_close(alone, together, rtol=0, atol=1e-5)  # a batch never changes an image's result
+    linear = int8.blocks[0].int8["fc1"]
+    tokens = torch.randn(2, 5, linear.weight_int8.shape[1], generator=torch.Generator().manual_seed(1)) + 0.5
+    tokens[0, 0] *= 100  # one loud token must not coarsen the others' grid
+    with torch.no_grad():
+        exact = tokens @ linear.dequantized().T + linear.bias  # (2, 5, out)
+        error = (linear(tokens) - exact).abs().amax(dim=-1)  # (2, 5)
+    span = tokens.amax(dim=-1) - tokens.amin(dim=-1)  # (2, 5)
+    weight_l1 = linear.dequantized().abs().sum(dim=1).max()
+    assert (error <= span / 127 * weight_l1).all()  # within one 7-bit step of its own range per input
+
+
 def test_bad_exports_leave_nothing_behind(supernet: Supernet, tmp_path: Path) -> None:
     config = largest(supernet.space)
     static = build(supernet, config, False)
