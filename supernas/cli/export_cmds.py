@@ -29,6 +29,7 @@ def export(
     as_json: JsonOption = False,
 ) -> None:
     """Export one subnet of a search (choose it with --rank, --arch or --knee)."""
+    from supernas.export.artifacts import TOLERANCE
     from supernas.export.service import ExportRequest, export_search
     from supernas.store import Store
 
@@ -36,7 +37,14 @@ def export(
     with Store.open(storage) as store:
         exported, metrics = export_search(store, request)
     if as_json:
-        print_json({"directory": str(exported.directory), "checks": exported.checks, **metrics})
+        print_json(
+            {
+                "directory": str(exported.directory),
+                "checks": exported.checks,
+                "check_rows_matching": exported.matching,
+                **metrics,
+            }
+        )
         return
     e = metrics["exported"]
     table = Table(title=f"Exported {metrics['arch_id']} to {exported.directory}")
@@ -50,7 +58,8 @@ def export(
     for name, size in exported.files.items():
         table.add_row(name, f"{size:,} bytes")
     for name, diff in exported.checks.items():
-        table.add_row(f"{name} max |diff|", f"{diff:.2e}")
+        share = exported.matching[name]
+        table.add_row(f"{name} check", f"max |diff| {diff:.2e}; {share:.0%} of rows within {TOLERANCE:g}")
     console.print(table)
 
 

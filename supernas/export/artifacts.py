@@ -3,15 +3,17 @@
 Every export directory holds ``model.safetensors`` + ``config.json`` (what
 :func:`load` reads), ``metrics.json`` and a model card ``README.md``; ``--format
 pt2`` adds ``model.pt2`` (``torch.export``, dynamic batch) and ``--format onnx``
-adds ``model.onnx`` (dynamo exporter, dynamic batch). Both are checked against the
-static subnet before the directory appears: the directory is built under a
-temporary name and renamed into place, so a failed export leaves nothing behind.
+adds ``model.onnx`` (dynamo exporter, dynamic batch). Every file is checked against
+the static subnet (see :func:`accept`) before the directory appears: the directory is
+built under a temporary name and renamed into place, so a failed export leaves
+nothing behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import sys
@@ -27,8 +29,9 @@ from torch import Tensor, nn
 from supernas.errors import ExportError
 from supernas.export.int8 import int8_layers, to_int8
 from supernas.search_space import InputSpec, SearchSpace, SubnetConfig
+from supernas.search_space.space import FLOAT_BITS
 from supernas.supernet import Supernet, extract
-from supernas.supernet.static import StaticSubnet
+from supernas.supernet.static import StaticLayer, StaticSubnet
 
 FORMATS = ("safetensors", "pt2", "onnx")
 FORMAT_VERSION = "supernas-export/1"
@@ -38,9 +41,10 @@ PT2_FILE = "model.pt2"
 ONNX_FILE = "model.onnx"
 METRICS_FILE = "metrics.json"
 CARD_FILE = "README.md"
-CHECK_BATCH = 3  # batch size of the equality check, different from the traced one
+CHECK_BATCH = 16  # rows of the equality check, a batch size different from the traced one
 TRACE_BATCH = 2  # batch size the graph is traced with (1 would specialise the batch dimension)
-TOLERANCE = 1e-4  # max abs difference allowed between an exported graph and the static subnet
+TOLERANCE = 1e-4  # max abs difference allowed between an exported graph and the static subnet, per row
+MIN_MATCHING_ROWS = 0.75  # share of rows within TOLERANCE an ONNX graph with rounded activations needs
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,8 @@ class Exported:
 
     directory: Path  # where it lies
     files: dict[str, int]  # file name -> size in bytes
-    checks: dict[str, float]  # format -> max abs difference to the static subnet
+    checks: dict[str, float]  # format -> max abs difference to the static subnet over the check rows
+    matching: dict[str, float]  # format -> share of the check rows within TOLERANCE
 
 
 def build(supernet: Supernet, config: SubnetConfig, int8: bool) -> StaticSubnet:
@@ -93,16 +98,18 @@ def write_export(
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         _write_weights(static, space, config, info, int8, tmp)
-        checks = {"safetensors": _max_diff(static, load(tmp), info.spec)}
         example = _example(info.spec, TRACE_BATCH)
+        x = _example_like(example, CHECK_BATCH)
+        diffs = {"safetensors": _row_diffs(static, load(tmp), x)}  # (CHECK_BATCH,) each
         if fmt == "pt2":
-            checks["pt2"] = _write_pt2(static, example, tmp / PT2_FILE)
+            diffs["pt2"] = _write_pt2(static, example, tmp / PT2_FILE, x)
         if fmt == "onnx":
-            checks["onnx"] = _write_onnx(static, example, tmp / ONNX_FILE)
-        for name, diff in checks.items():
-            if not diff <= TOLERANCE:
-                raise ExportError(f"the {name} export differs from the subnet by {diff:.2e} (> {TOLERANCE:g})")
-        _write_json(tmp / METRICS_FILE, {**metrics, "checks": checks})
+            diffs["onnx"] = _write_onnx(static, example, tmp / ONNX_FILE, x)
+        for name, rows in diffs.items():
+            accept(name, rows, rounding=name == "onnx" and rounds_activations(static))
+        checks = {name: float(rows.max()) for name, rows in diffs.items()}
+        matching = {name: float((rows <= TOLERANCE).double().mean()) for name, rows in diffs.items()}
+        _write_json(tmp / METRICS_FILE, {**metrics, "checks": checks, "check_rows_matching": matching})
         (tmp / CARD_FILE).write_text(card)
         files = {p.name: p.stat().st_size for p in sorted(tmp.iterdir())}
         if out.exists():
@@ -111,7 +118,34 @@ def write_export(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return Exported(out, files, checks)
+    return Exported(out, files, checks, matching)
+
+
+def accept(fmt: str, rows: Tensor, rounding: bool) -> None:
+    """Raise ``ExportError`` unless an export matches its subnet on the check rows.
+
+    ``rows`` holds each check row's max abs difference to the static subnet. Files run by
+    PyTorch's own kernels (the safetensors reload, pt2) must match every row within
+    ``TOLERANCE``. So must an ONNX graph without activation rounding (``rounding``
+    False). onnxruntime's float kernels round differently from PyTorch's in the last
+    bits, and where activations are fake-quantized, such a difference that falls on a
+    rounding boundary moves an activation by a whole step: a few rows then differ by
+    1e-3 to 1e-2 (2–4 % of the digits test images, none changing class, in
+    ``benchmarks/export_check.py``). Such a graph must match at least
+    ``MIN_MATCHING_ROWS`` of the rows; a wrongly translated graph misses nearly all.
+    """
+    within = int((rows <= TOLERANCE).sum())
+    needed = len(rows) if not rounding else math.ceil(MIN_MATCHING_ROWS * len(rows))
+    if within < needed:
+        raise ExportError(
+            f"the {fmt} export differs from the subnet: {within} of {len(rows)} check rows within "
+            f"{TOLERANCE:g} ({needed} needed), max |diff| {float(rows.max()):.2e}"
+        )
+
+
+def rounds_activations(static: StaticSubnet) -> bool:
+    """Whether any executed layer fake-quantizes the inputs of its linears."""
+    return any(isinstance(layer, StaticLayer) and layer.act_bits < FLOAT_BITS for layer in static.layers)
 
 
 def check_format(fmt: str, int8: bool) -> None:
@@ -184,7 +218,7 @@ def _write_weights(
     )
 
 
-def _write_pt2(static: StaticSubnet, example: Tensor, path: Path) -> float:
+def _write_pt2(static: StaticSubnet, example: Tensor, path: Path, x: Tensor) -> Tensor:
     from torch.export import Dim, export, load, save
 
     batch = Dim("batch", min=1, max=1 << 16)
@@ -194,10 +228,10 @@ def _write_pt2(static: StaticSubnet, example: Tensor, path: Path) -> float:
         reloaded = load(str(path)).module()
     except Exception as exc:  # torch.export raises many kinds; the user needs the reason, in one line
         raise ExportError(f"torch.export failed: {_first_line(exc)}") from None
-    return _max_diff(static, reloaded, None, _example_like(example, CHECK_BATCH))
+    return _row_diffs(static, reloaded, x)
 
 
-def _write_onnx(static: StaticSubnet, example: Tensor, path: Path) -> float:
+def _write_onnx(static: StaticSubnet, example: Tensor, path: Path, x: Tensor) -> Tensor:
     from torch.export import Dim
 
     batch = Dim("batch", min=1, max=1 << 16)
@@ -215,28 +249,29 @@ def _write_onnx(static: StaticSubnet, example: Tensor, path: Path) -> float:
             )
     except Exception as exc:  # the exporter raises many kinds; the user needs the reason, in one line
         raise ExportError(f"ONNX export failed: {_first_line(exc)}") from None
-    return _onnx_diff(static, path, _example_like(example, CHECK_BATCH))
+    return _onnx_diff(static, path, x)
 
 
-def _onnx_diff(static: StaticSubnet, path: Path, x: Tensor) -> float:
-    """Max abs difference of onnxruntime's output to the subnet's (the ONNX checker's when it is missing)."""
+def _onnx_diff(static: StaticSubnet, path: Path, x: Tensor) -> Tensor:
+    """Per-row max abs difference of onnxruntime's output to the subnet's (zeros after the ONNX checker
+    when onnxruntime is missing)."""
     try:
         import onnxruntime
     except ImportError:
         import onnx
 
         onnx.checker.check_model(str(path))
-        return 0.0
+        return torch.zeros(len(x))
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (logits,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
     with torch.no_grad():
-        return float((torch.from_numpy(logits) - static(x)).abs().max())
+        return (torch.from_numpy(logits) - static(x)).abs().amax(dim=1)  # (B,)
 
 
-def _max_diff(a: nn.Module, b: Callable[[Tensor], Tensor], spec: InputSpec | None, x: Tensor | None = None) -> float:
-    x = x if x is not None else _example(spec, CHECK_BATCH)  # type: ignore[arg-type]
+def _row_diffs(a: nn.Module, b: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """(B,) max abs difference of two modules' outputs, per row of ``x``."""
     with torch.no_grad():
-        return float((a(x) - b(x)).abs().max())
+        return (a(x) - b(x)).abs().amax(dim=1)
 
 
 def _example(spec: InputSpec, batch: int) -> Tensor:

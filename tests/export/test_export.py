@@ -15,6 +15,7 @@ import torch
 
 from supernas.errors import ExportError
 from supernas.export import InputInfo, build, knee, load, write_export
+from supernas.export.artifacts import _onnx_diff, accept, rounds_activations
 from supernas.export.int8 import Int8Linear, int8_layers
 from supernas.search_space import InputSpec, SubnetConfig, largest, sample, tiny_space
 from supernas.supernet import Supernet
@@ -100,6 +101,34 @@ def test_pt2_and_onnx_run_in_a_fresh_process_without_supernas(supernet: Supernet
         )
         assert result.returncode == 0, result.stderr
         assert float(result.stdout.strip().splitlines()[-1]) <= 1e-4
+        if fmt == "onnx":  # the check catches a graph of another subnet, even where it tolerates rounding flips
+            other_config = sample(supernet.space, np.random.default_rng(4))
+            assert other_config.arch_id != config.arch_id
+            other = build(supernet, other_config, False)
+            with pytest.raises(ExportError, match="check rows within"):
+                accept("onnx", _onnx_diff(other, model, _x(16)), rounding=True)
+
+
+def test_export_checks_tolerate_rounding_flips_only_in_onnx_graphs_that_round() -> None:
+    rows = torch.full((16,), 1e-6)
+    rows[:3] = 5e-3  # three rows where a fake-quantized activation fell on the other side of a rounding tie
+    accept("onnx", rows, rounding=True)
+    with pytest.raises(
+        ExportError, match=r"the onnx export differs from the subnet: 13 of 16 check rows within 0.0001 \(16 needed\)"
+    ):
+        accept("onnx", rows, rounding=False)
+    with pytest.raises(ExportError, match=r"the pt2 export differs"):
+        accept("pt2", rows, rounding=False)
+    wrong = torch.full((16,), 0.3)
+    wrong[:5] = 0.0
+    with pytest.raises(ExportError, match=r"5 of 16 check rows within 0.0001 \(12 needed\), max \|diff\| 3.00e-01"):
+        accept("onnx", wrong, rounding=True)
+
+
+def test_rounds_activations_sees_every_executed_layer(supernet: Supernet) -> None:
+    config = largest(supernet.space)
+    assert not rounds_activations(build(supernet, replace(config, act_bits=(32, 32, 32)), False))
+    assert rounds_activations(build(supernet, replace(config, act_bits=(32, 32, 8)), False))
 
 
 def test_int8_layers_hold_the_trained_integers_and_stay_close(supernet: Supernet, tmp_path: Path) -> None:
