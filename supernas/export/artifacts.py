@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -236,7 +238,7 @@ def _write_onnx(static: StaticSubnet, example: Tensor, path: Path, x: Tensor) ->
 
     batch = Dim("batch", min=1, max=1 << 16)
     try:
-        with contextlib.redirect_stdout(sys.stderr):  # the exporter prints progress; stdout stays parseable
+        with _quiet_onnx_exporter():
             torch.onnx.export(
                 static,
                 (example,),
@@ -246,10 +248,26 @@ def _write_onnx(static: StaticSubnet, example: Tensor, path: Path, x: Tensor) ->
                 input_names=["x"],
                 output_names=["logits"],
                 external_data=False,
+                verbose=False,
             )
     except Exception as exc:  # the exporter raises many kinds; the user needs the reason, in one line
         raise ExportError(f"ONNX export failed: {_first_line(exc)}") from None
     return _onnx_diff(static, path, x)
+
+
+@contextlib.contextmanager
+def _quiet_onnx_exporter() -> Iterator[None]:
+    """Silence what the ONNX exporter says that a user cannot act on: optional torchvision ops it skips and a
+    pytree deprecation inside torch. Anything it still prints goes to stderr, so stdout stays parseable."""
+    registry = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registry.level
+    registry.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
+            warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)
+            yield
+    finally:
+        registry.setLevel(level)
 
 
 def _onnx_diff(static: StaticSubnet, path: Path, x: Tensor) -> Tensor:
