@@ -62,7 +62,7 @@ def test_safetensors_export_of_random_subnets_reloads_to_the_supernet_output(
 
 PORTABLE = textwrap.dedent(
     """
-    import sys, numpy as np, torch
+    import json, sys, numpy as np, torch
     path, kind, x_file, expected_file = sys.argv[1:]
     x = torch.from_numpy(np.load(x_file))
     if kind == "pt2":
@@ -72,7 +72,9 @@ PORTABLE = textwrap.dedent(
         session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
         got = session.run(None, {"x": x.numpy()})[0]
     assert "supernas" not in sys.modules, "the export must not need supernas"
-    print(float(np.abs(got - np.load(expected_file)).max()))
+    expected = np.load(expected_file)
+    rows = np.abs(got - expected).max(axis=1).tolist()
+    print(json.dumps({"rows": rows, "same_class": bool((got.argmax(1) == expected.argmax(1)).all())}))
     """
 )
 
@@ -80,12 +82,13 @@ PORTABLE = textwrap.dedent(
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["pt2", "onnx"])
 def test_pt2_and_onnx_run_in_a_fresh_process_without_supernas(supernet: Supernet, tmp_path: Path, fmt: str) -> None:
-    configs = [sample(supernet.space, np.random.default_rng(3))]  # benchmarks/export_check.py runs 10
+    rounding = sample(supernet.space, np.random.default_rng(3))  # benchmarks/export_check.py runs 10
+    assert min(rounding.act_bits[: rounding.depth]) < 32
+    configs = [replace(rounding, act_bits=(32,) * len(rounding.act_bits)), rounding]
     for i, config in enumerate(configs):
         out = tmp_path / f"{fmt}{i}"
         exported = write_export(build(supernet, config, False), supernet.space, config, INFO, out, fmt, {}, "")
-        assert exported.checks[fmt] <= 1e-4
-        x = _x(5)  # the graph was traced at batch 2
+        x = _x(16)  # the graph was traced at batch 2
         np.save(tmp_path / "x.npy", x.numpy())
         with torch.no_grad():
             np.save(tmp_path / "y.npy", supernet(x, config).numpy())
@@ -100,7 +103,13 @@ def test_pt2_and_onnx_run_in_a_fresh_process_without_supernas(supernet: Supernet
             timeout=300,
         )
         assert result.returncode == 0, result.stderr
-        assert float(result.stdout.strip().splitlines()[-1]) <= 1e-4
+        report = json.loads(result.stdout.strip().splitlines()[-1])
+        rows = torch.tensor(report["rows"])  # (16,) max abs difference per row
+        if fmt == "pt2" or config is not rounding:  # PyTorch's own kernels, or no rounding inside the graph
+            assert exported.checks[fmt] <= 1e-4 and float(rows.max()) <= 1e-4
+        else:  # onnxruntime's last bits may flip a rounding of an activation on a few rows
+            assert exported.matching[fmt] >= 0.75 and float((rows <= 1e-4).double().mean()) >= 0.75
+        assert report["same_class"]
         if fmt == "onnx":  # the check catches a graph of another subnet, even where it tolerates rounding flips
             other_config = sample(supernet.space, np.random.default_rng(4))
             assert other_config.arch_id != config.arch_id
