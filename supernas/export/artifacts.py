@@ -30,8 +30,7 @@ from torch import Tensor, nn
 
 from supernas.errors import ExportError
 from supernas.export.int8 import int8_layers, to_int8
-from supernas.search_space import InputSpec, SearchSpace, SubnetConfig
-from supernas.search_space.space import FLOAT_BITS
+from supernas.search_space import FLOAT_BITS, InputSpec, SearchSpace, SubnetConfig
 from supernas.supernet import Supernet, extract
 from supernas.supernet.static import StaticLayer, StaticSubnet
 

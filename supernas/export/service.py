@@ -16,7 +16,7 @@ from supernas.errors import ExportError
 from supernas.export.artifacts import Exported, InputInfo, build, check_format, check_out, write_export
 from supernas.export.choose import choose
 from supernas.export.int8 import int8_layers
-from supernas.search_space import SubnetConfig, costs
+from supernas.search_space import FLOAT_BITS, SubnetConfig, costs
 from supernas.store import Store
 from supernas.supernet.static import StaticSubnet
 from supernas.workers.measure import LatencySettings, accuracy, latency_ms
@@ -149,7 +149,7 @@ def model_card(metrics: dict[str, Any]) -> str:
         + (
             " Activations quantized below 32 bits are rounded inside the graph: onnxruntime, whose float "
             "kernels round differently in the last bits, can move a logit by 1e-3 to 1e-2 on a few inputs."
-            if any(bits < 32 for bits in c["act_bits"][: c["depth"]])
+            if any(bits < FLOAT_BITS for bits in c["act_bits"][: c["depth"]])
             else ""
         )
         + (
