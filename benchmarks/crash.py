@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from supernas.data import load_task
-from supernas.search_space import tiny_space
 from supernas.store import Store
 from supernas.supernet.train import TrainConfig, train
+from supernas.testing import tiny_space
 
 TINY = tiny_space()
 

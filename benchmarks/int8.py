@@ -27,7 +27,7 @@ from supernas.data import load_task
 from supernas.export import InputInfo, build, write_export
 from supernas.search_space import canonical, sample
 from supernas.supernet.checkpoint import load_supernet
-from supernas.workers.measure import LatencySettings, accuracy, latency_ms
+from supernas.supernet.measure import LatencySettings, accuracy, latency_ms
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ from supernas.predictors import ObjectivePredictors, kendall_tau, mape
 from supernas.search_space import encode, sample
 from supernas.supernet import extract
 from supernas.supernet.checkpoint import load_supernet
-from supernas.workers.measure import LatencySettings, latency_ms
+from supernas.supernet.measure import LatencySettings, latency_ms
 
 BOOTSTRAP_DRAWS = 20  # pairs of validation resamples for the reproducibility figure
 

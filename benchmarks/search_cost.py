@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from supernas.search.service import SearchRequest, create_search, run_stored_search
-from supernas.search.synthetic import SYNTHETIC_SPACE, SYNTHETIC_SPEC, SyntheticEvaluator
+from supernas.api.searches import SearchRequest, create_search, run_stored_search
 from supernas.store import Store
+from supernas.testing import SYNTHETIC_SPACE, SYNTHETIC_SPEC, SyntheticEvaluator
 
 
 def main() -> None:

@@ -31,14 +31,14 @@ import numpy as np
 from supernas.search import Trial, hypervolume, make_strategy, nondominated, parse_objectives, run_search
 from supernas.search.engine import EvalResult, Evaluator
 from supernas.search.objectives import to_minimization
-from supernas.search.synthetic import (
+from supernas.search_space import InputSpec, SearchSpace, SubnetConfig
+from supernas.testing import (
     SYNTHETIC_SPACE,
     SYNTHETIC_SPEC,
     SyntheticEvaluator,
     enumerate_configs,
     synthetic_metrics,
 )
-from supernas.search_space import InputSpec, SearchSpace, SubnetConfig
 
 STRATEGIES = ("linas", "nsga2", "random", "optuna")
 BUDGETS = (50, 100, 200)
@@ -104,10 +104,10 @@ class CachedEvaluator:
 
 
 def digits(checkpoint: str, seeds: Sequence[int], batch: int) -> dict[str, Any]:
+    from supernas.api.evaluation import LocalEvaluator
     from supernas.data import load_task
-    from supernas.search.evaluators import LocalEvaluator
     from supernas.supernet.checkpoint import load_supernet
-    from supernas.workers.measure import SubnetMeasurer
+    from supernas.supernet.measure import SubnetMeasurer
 
     loaded = load_supernet(checkpoint)
     task = load_task(loaded.task)

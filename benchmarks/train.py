@@ -26,7 +26,7 @@ import torch
 from supernas.data import load_task
 from supernas.search_space import sample
 from supernas.supernet.checkpoint import load_supernet
-from supernas.workers.measure import accuracy
+from supernas.supernet.measure import accuracy
 
 
 def run_training(out: Path, epochs: int | None) -> tuple[float, int, dict[str, Any]]:

@@ -22,8 +22,8 @@ import torch
 
 from supernas.search_space import InputSpec, SearchSpace, sample
 from supernas.supernet import Supernet
+from supernas.supernet.measure import LatencySettings, SubnetMeasurer
 from supernas.workers.cluster import ClusterSettings, RayCluster
-from supernas.workers.measure import LatencySettings, SubnetMeasurer
 from supernas.workers.pool import EvaluationPool, PoolSettings, make_payload
 
 METRICS = ["accuracy", "latency_ms", "params", "macs", "model_bytes"]

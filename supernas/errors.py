@@ -1,7 +1,10 @@
 """The exception hierarchy of supernas.
 
-Every error a user can cause derives from :class:`SupernasError`; the CLI turns
-those into a one-line ``Error: ...`` message and exit code 2.
+Every error a user can cause derives from :class:`SupernasError`. When an error is
+about one argument of the public API (``budget``, ``out``, ``batch_size`` …), it
+carries that name as ``field`` and its message starts with it; the CLI shows the
+matching flag in its place (``--budget``), so each message is written once.
+The CLI turns these errors into one line ``Error: ...`` and exit code 2.
 """
 
 from __future__ import annotations
@@ -10,7 +13,29 @@ from collections.abc import Iterable
 
 
 class SupernasError(Exception):
-    """Base class of every error supernas raises on purpose."""
+    """Base class of every error supernas raises on purpose.
+
+    ``SupernasError("0 is out of range; valid: an integer >= 1", field="budget")``
+    reads ``budget 0 is out of range; …`` in Python and ``--budget 0 is out of
+    range; …`` at the command line.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = message  # the message without the field name
+        self.field = field  # the API argument the error is about, if any
+
+    def __str__(self) -> str:
+        return self.naming(self.field)
+
+    def naming(self, label: str | None) -> str:
+        """The message with ``label`` (the field, or a CLI flag) in front of it."""
+        if not label:
+            return self.detail
+        return f"{label}{self.detail}" if self.detail.startswith((":", ",")) else f"{label} {self.detail}"
+
+    def __reduce__(self) -> tuple[object, ...]:  # keep the field across pickling (Ray)
+        return (self.__class__, (self.detail,), {"field": self.field})
 
 
 class SearchSpaceError(SupernasError):

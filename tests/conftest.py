@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from supernas.search_space import InputSpec, SearchSpace
-from supernas.search_space import tiny_space as make_tiny_space
+from supernas.testing import tiny_space as make_tiny_space
 
 
 @pytest.fixture

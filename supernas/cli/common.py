@@ -1,17 +1,31 @@
-"""Shared CLI plumbing: consoles, error reporting and JSON output."""
+"""Shared CLI plumbing: consoles, shared options, progress bars, errors, JSON output.
+
+Library errors name the API argument they are about (``budget``); :func:`flag` maps
+those names to the flags of this CLI, in this one place.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from supernas.errors import SupernasError
 
@@ -19,6 +33,35 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 console = Console()  # results: stdout stays parseable
 err_console = Console(stderr=True)  # progress, tables meant for people, errors
+
+StorageOption = Annotated[
+    str | None,
+    typer.Option(
+        "--storage", help="SQLAlchemy URL; default $SUPERNAS_STORAGE or sqlite:///supernas.db.", show_default=False
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+
+# API argument -> CLI flag, where the flag is not "--" + the argument with dashes
+FLAGS = {
+    "batch_size": "--batch",
+    "constraints": "--constraint",
+    "directory": "--dir",
+    "fmt": "--format",
+    "search": "search",  # a positional argument
+    "supernet_name": "--supernet",
+}
+
+
+def flag(field: str) -> str:
+    """The CLI flag of the API argument ``field``."""
+    return FLAGS.get(field, "--" + field.replace("_", "-"))
+
+
+def error_text(exc: SupernasError) -> str:
+    """``exc``'s message as the CLI says it: argument names become flags (the leading one and `quoted` ones)."""
+    text = exc.naming(flag(exc.field) if exc.field else None)
+    return re.sub(r"`([a-z][a-z0-9_]*)`", lambda m: flag(m.group(1)), text)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -44,7 +87,7 @@ def handle_errors(func: F) -> F:
         except SupernasError as exc:
             if os.environ.get("SUPERNAS_DEBUG") == "1":
                 traceback.print_exc()
-            raise fail(str(exc), 2) from None
+            raise fail(error_text(exc), 2) from None
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
         except Exception as exc:
@@ -58,3 +101,37 @@ def handle_errors(func: F) -> F:
 def print_json(data: Any) -> None:
     """Write ``data`` as JSON on stdout."""
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+class ProgressDisplay:
+    """One progress bar at a time on stderr (stdout stays for results); stages start and stop it."""
+
+    def __init__(self) -> None:
+        self._progress: Progress | None = None
+        self._bar: TaskID | None = None
+
+    def start(self, total: float, completed: int = 0, description: str = "", eta: bool = False) -> None:
+        """Replace the current bar (if any) with a new one."""
+        self.stop()
+        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+        if eta:
+            columns.append(TimeRemainingColumn())
+        self._progress = Progress(*columns, console=err_console)
+        self._progress.start()
+        self._bar = self._progress.add_task(description, total=total, completed=completed)
+
+    def update(self, completed: float, description: str | None = None) -> None:
+        if self._progress is not None and self._bar is not None:
+            self._progress.update(self._bar, completed=completed, description=description)
+
+    def stop(self) -> None:
+        """Leave the finished bar on screen and end the live display."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress, self._bar = None, None
+
+    def __enter__(self) -> ProgressDisplay:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

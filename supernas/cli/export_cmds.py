@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from supernas.cli.common import console, handle_errors, print_json
-from supernas.cli.search_cmds import JsonOption, StorageOption
+from supernas.cli.common import JsonOption, StorageOption, console, handle_errors, print_json
 
 
 @handle_errors
@@ -29,23 +28,13 @@ def export(
     as_json: JsonOption = False,
 ) -> None:
     """Export one subnet of a search (choose it with --rank, --arch or --knee)."""
-    from supernas.export.artifacts import TOLERANCE
-    from supernas.export.service import ExportRequest, export_search
-    from supernas.store import Store
+    from supernas.api import TOLERANCE, ExportRequest, export_subnet
 
-    request = ExportRequest(search, out, fmt, int8, rank, arch, knee)
-    with Store.open(storage) as store:
-        exported, metrics = export_search(store, request)
+    result = export_subnet(ExportRequest(search, out, fmt, int8, rank, arch, knee), storage)
     if as_json:
-        print_json(
-            {
-                "directory": str(exported.directory),
-                "checks": exported.checks,
-                "check_rows_matching": exported.matching,
-                **metrics,
-            }
-        )
+        print_json(result.to_dict())
         return
+    exported, metrics = result.exported, result.metrics
     e = metrics["exported"]
     table = Table(title=f"Exported {metrics['arch_id']} to {exported.directory}")
     table.add_column("")

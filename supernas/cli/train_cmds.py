@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from supernas.cli.common import console, err_console, handle_errors, print_json
-from supernas.errors import TrainingError
+from supernas.cli.common import ProgressDisplay, StorageOption, console, err_console, handle_errors, print_json
+
+if TYPE_CHECKING:
+    from supernas.api import EpochRecord
 
 
 def train(
@@ -50,145 +51,56 @@ def train(
     ray_address: Annotated[
         str | None, typer.Option("--ray-address", help="With --ray: join this cluster.", show_default=False)
     ] = None,
-    storage: Annotated[
-        str | None,
-        typer.Option("--storage", help="With --ray: register the supernet in this store.", show_default=False),
-    ] = None,
+    storage: StorageOption = None,
 ) -> None:
     """Train a supernet with the sandwich rule and in-place distillation."""
-    from supernas.data import load_task
-    from supernas.search_space import SearchSpace, default_space
-    from supernas.supernet.checkpoint import read_checkpoint
-    from supernas.supernet.train import TrainConfig
-    from supernas.supernet.train import train as run_training
-    from supernas.workers.measure import pick_device
+    from supernas.api import RayTrainSettings, prepare_training, train_supernet, train_supernet_on_ray
+    from supernas.api.evaluation import pick_device_name
 
     given = {"epochs": epochs, "seed": seed, "batch_size": batch_size, "lr": lr}
-    given = {key: value for key, value in given.items() if value is not None}
-    stored: dict[str, Any] | None = read_checkpoint(out) if resume and out.exists() else None
-    if out.exists() and not resume:
-        raise TrainingError(f"--out {str(out)!r} already exists; pass --resume to continue it or choose another file")
-    if not out.parent.is_dir():
-        raise TrainingError(f"--out {str(out)!r}: directory {str(out.parent)!r} does not exist")
-    config = TrainConfig.from_dict({**(stored["train_config"] if stored else {}), **given})
-    task_data = load_task(task or (stored["task"] if stored else "digits"))
-    if space_file is not None:
-        space = SearchSpace.load(space_file)
-    elif stored is not None:
-        space = SearchSpace.from_dict(stored["space"], source=f"checkpoint {out}")
-    else:
-        space = default_space(task_data.spec)
-    space.check_input(task_data.spec)
-    torch_device = pick_device(device)
+    plan = prepare_training(
+        out,
+        task=task,
+        space=space_file,
+        settings={k: v for k, v in given.items() if v is not None},
+        resume=resume,
+    )
+    pick_device_name(device)
     if use_ray:
-        _train_on_ray(
-            task_data.name,
-            space,
-            config,
-            out,
-            resume,
-            device,
-            trials,
-            cpus_per_trial,
-            gpus_per_trial,
-            ray_address,
-            storage,
-            as_json,
-        )
-        return
-    if stored is not None:
-        err_console.print(f"Resuming {out} after epoch {stored['epoch']} of {config.epochs}")
+        settings = RayTrainSettings(trials, cpus_per_trial, gpus_per_trial, ray_address, device)
 
-    with _progress() as progress:
-        bar = progress.add_task("epoch 1", total=config.epochs)
+        def on_start(gpu_share: float) -> None:
+            err_console.print(f"Training on Ray Tune: {trials} trial(s), {plan.config.epochs} epochs each")
+
+        on_ray = train_supernet_on_ray(plan, settings, storage, on_start)
+        err_console.print(f"Registered supernet {on_ray.supernet.name!r} in {on_ray.store_url}")
+        if as_json:
+            print_json({"checkpoint": str(out), "supernet": on_ray.supernet.name, **on_ray.metrics})
+            return
+        _print_table(on_ray.metrics, str(out))
+        return
+    if plan.done_epochs:
+        err_console.print(f"Resuming {out} after epoch {plan.done_epochs} of {plan.config.epochs}")
+    with ProgressDisplay() as display:
+        display.start(plan.config.epochs, plan.done_epochs, "epoch 1", eta=True)
 
         def on_step(epoch: int, step: int, steps: int) -> None:
-            progress.update(bar, completed=epoch - 1 + step / steps)
+            display.update(epoch - 1 + step / steps)
 
-        def on_epoch(record: Any) -> None:
-            progress.update(
-                bar,
-                completed=record.epoch,
-                description=f"epoch {record.epoch} · loss {record.loss:.3f} · val largest {record.val_largest:.3f}"
+        def on_epoch(record: EpochRecord) -> None:
+            display.update(
+                record.epoch,
+                f"epoch {record.epoch} · loss {record.loss:.3f} · val largest {record.val_largest:.3f}"
                 f" · smallest {record.val_smallest:.3f}",
             )
 
-        progress.update(bar, completed=stored["epoch"] if stored else 0)
-        result = run_training(
-            task_data,
-            space,
-            replace(config),
-            out,
-            resume=resume,
-            device=torch_device,
-            on_step=on_step,
-            on_epoch=on_epoch,
-        )
+        result = train_supernet(plan, device=device, on_step=on_step, on_epoch=on_epoch)
     if as_json:
-        print_json({"checkpoint": str(out), "task": task_data.name, "train_config": asdict(config), **result.metrics})
+        print_json(
+            {"checkpoint": str(out), "task": plan.task.name, "train_config": asdict(plan.config), **result.metrics}
+        )
         return
     _print_table(result.metrics, str(out))
-
-
-def _train_on_ray(
-    task: str,
-    space: Any,
-    config: Any,
-    out: Path,
-    resume: bool,
-    device: str,
-    trials: int,
-    cpus: float,
-    gpus: float | None,
-    ray_address: str | None,
-    storage: str | None,
-    as_json: bool,
-) -> None:
-    """Train as Ray Tune trials, write the best supernet to ``out`` and register it in the store."""
-    from supernas.errors import WorkerError
-    from supernas.search.service import register_supernet
-    from supernas.store import Store
-    from supernas.supernet.checkpoint import load_supernet
-    from supernas.workers.cluster import ClusterSettings, RayCluster, check_local_gpus
-    from supernas.workers.tune import TuneSettings, run_tune
-
-    if trials < 1:
-        raise WorkerError(f"--trials {trials} is out of range; valid: an integer >= 1")
-    if cpus <= 0 or (gpus is not None and gpus < 0):
-        raise WorkerError("--cpus-per-trial must be > 0 and --gpus-per-trial >= 0")
-    Store.check_url(storage)
-    if gpus is not None:
-        check_local_gpus(ray_address, gpus, "--gpus-per-trial")
-    with RayCluster(ClusterSettings(address=ray_address)):
-        import ray
-
-        have = ray.cluster_resources().get("GPU", 0.0)
-        gpu_share = (1.0 if have else 0.0) if gpus is None else gpus
-        if gpu_share > have:
-            raise WorkerError(f"--gpus-per-trial {gpu_share:g} is more than the cluster has ({have:g} GPUs)")
-        settings = TuneSettings(trials=trials, cpus_per_trial=cpus, gpus_per_trial=gpu_share, device=device)
-        err_console.print(f"Training on Ray Tune: {trials} trial(s), {config.epochs} epochs each")
-        metrics = run_tune(task, space, config, out, settings, resume=resume)
-    loaded = load_supernet(out)
-    with Store.open(storage, create=True) as store:
-        record = register_supernet(store, loaded, out.stem, metrics)
-    err_console.print(f"Registered supernet {record.name!r} in {store.url}")
-    if as_json:
-        print_json({"checkpoint": str(out), "supernet": record.name, **metrics})
-        return
-    _print_table(metrics, str(out))
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=False,
-    )
 
 
 def _print_table(metrics: dict[str, Any], out: str) -> None:

@@ -15,10 +15,7 @@ import contextlib
 import json
 import logging
 import math
-import os
-import shutil
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from supernas.atomic import atomic_directory, write_json
 from supernas.errors import ExportError
 from supernas.export.int8 import int8_layers, to_int8
 from supernas.search_space import FLOAT_BITS, InputSpec, SearchSpace, SubnetConfig
@@ -96,8 +94,7 @@ def write_export(
     int8 = bool(int8_layers(static))
     check_format(fmt, int8)
     check_out(out)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_directory(out) as tmp:
         _write_weights(static, space, config, info, int8, tmp)
         example = _example(info.spec, TRACE_BATCH)
         x = _example_like(example, CHECK_BATCH)
@@ -110,15 +107,9 @@ def write_export(
             accept(name, rows, rounding=name == "onnx" and rounds_activations(static))
         checks = {name: float(rows.max()) for name, rows in diffs.items()}
         matching = {name: float((rows <= TOLERANCE).double().mean()) for name, rows in diffs.items()}
-        _write_json(tmp / METRICS_FILE, {**metrics, "checks": checks, "check_rows_matching": matching})
+        write_json(tmp / METRICS_FILE, {**metrics, "checks": checks, "check_rows_matching": matching})
         (tmp / CARD_FILE).write_text(card)
         files = {p.name: p.stat().st_size for p in sorted(tmp.iterdir())}
-        if out.exists():
-            out.rmdir()  # check_out allowed only an empty directory
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return Exported(out, files, checks, matching)
 
 
@@ -152,17 +143,17 @@ def rounds_activations(static: StaticSubnet) -> bool:
 def check_format(fmt: str, int8: bool) -> None:
     """``fmt`` must be one of FORMATS, and int8 layers only go to safetensors."""
     if fmt not in FORMATS:
-        raise ExportError(f"--format {fmt!r} is not valid; valid: {', '.join(FORMATS)}")
+        raise ExportError(f"{fmt!r} is not valid; valid: {', '.join(FORMATS)}", field="fmt")
     if int8 and fmt != "safetensors":
-        raise ExportError(f"--int8 works with --format safetensors only, not {fmt!r}; int8 kernels do not export")
+        raise ExportError(f"works with `fmt` safetensors only, not {fmt!r}; int8 kernels do not export", field="int8")
 
 
 def check_out(out: Path) -> None:
     """``out`` must be a new or empty directory whose parent exists."""
     if not out.parent.is_dir():
-        raise ExportError(f"--out {str(out)!r}: the parent directory does not exist")
+        raise ExportError(f"{str(out)!r}: the parent directory does not exist", field="out")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ExportError(f"--out {str(out)!r} already exists and is not an empty directory; choose a new one")
+        raise ExportError(f"{str(out)!r} already exists and is not an empty directory; choose a new one", field="out")
 
 
 def load(directory: str | Path) -> StaticSubnet:
@@ -206,7 +197,7 @@ def _write_weights(
 
     tensors = {k: v.detach().contiguous().cpu() for k, v in static.state_dict().items()}
     save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": FORMAT_VERSION, "arch_id": config.arch_id})
-    _write_json(
+    write_json(
         tmp / CONFIG_FILE,
         {
             "format": FORMAT_VERSION,
@@ -297,10 +288,6 @@ def _example(spec: InputSpec, batch: int) -> Tensor:
 
 def _example_like(example: Tensor, batch: int) -> Tensor:
     return torch.randn((batch, *example.shape[1:]), generator=torch.Generator().manual_seed(1))
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
 def _first_line(exc: BaseException) -> str:

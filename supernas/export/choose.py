@@ -39,17 +39,23 @@ def choose(
     ``arch`` may name any COMPLETE evaluation of the search (``complete``), not only a
     front member.
     """
-    given = [name for name, value in (("--rank", rank), ("--arch", arch), ("--knee", use_knee)) if value]
+    given = [
+        f"`{name}`"
+        for name, value in (("rank", rank), ("arch", arch), ("knee", use_knee))
+        if value not in (None, False)
+    ]
     if len(given) != 1:
-        raise ExportError(f"choose exactly one of --rank K, --arch ARCH_ID, --knee (got {', '.join(given) or 'none'})")
+        raise ExportError(f"choose exactly one of `rank` K, `arch` ARCH_ID, `knee` (got {', '.join(given) or 'none'})")
     if use_knee:
         return rows[knee(rows, objectives)]
     if rank is not None:
         if not 1 <= rank <= len(rows):
-            raise ExportError(f"--rank {rank} is out of range; valid: 1..{len(rows)} (the front's members)")
+            raise ExportError(f"{rank} is out of range; valid: 1..{len(rows)} (the front's members)", field="rank")
         return rows[rank - 1]
     assert arch is not None
     if arch not in complete:
         known = ", ".join(sorted(complete)[:5]) + (", …" if len(complete) > 5 else "")
-        raise ExportError(f"--arch {arch!r} is not a completed evaluation of this search; e.g. {known or 'none yet'}")
+        raise ExportError(
+            f"{arch!r} is not a completed evaluation of this search; e.g. {known or 'none yet'}", field="arch"
+        )
     return complete[arch]

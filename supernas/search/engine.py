@@ -44,7 +44,7 @@ class Evaluator(Protocol):
 
 
 class Recorder(Protocol):
-    """Persists a search as it runs (see ``supernas.search.service`` for the SQL one)."""
+    """Persists a search as it runs (see ``supernas.api.searches.StoreRecorder`` for the SQL one)."""
 
     def on_batch(self, iteration: int, candidates: Sequence[Candidate]) -> None: ...
     def on_start(self, iteration: int, config: SubnetConfig) -> None: ...
@@ -123,7 +123,7 @@ def run_search(
 ) -> SearchResult:
     """Run ``strategy`` until ``budget`` distinct architectures are measured."""
     if budget < 1:
-        raise SearchError(f"--budget {budget} is out of range; valid: an integer >= 1")
+        raise SearchError(f"{budget} is out of range; valid: an integer >= 1", field="budget")
     recorder = recorder or NullRecorder()
     history = dict(history or {})
     objectives, constraints = strategy.objectives, strategy.constraints

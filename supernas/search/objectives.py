@@ -42,11 +42,15 @@ def parse_objectives(text: str | Sequence[str]) -> tuple[Metric, ...]:
     names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
     for name in names:
         if name not in METRICS:
-            raise SearchError(f"--objectives: unknown objective {name!r}; valid: {VALID}")
+            raise SearchError(f": unknown objective {name!r}; valid: {VALID}", field="objectives")
     if len(set(names)) != len(names):
-        raise SearchError(f"--objectives: {','.join(names)!r} repeats an objective; valid: distinct names of {VALID}")
+        raise SearchError(
+            f": {','.join(names)!r} repeats an objective; valid: distinct names of {VALID}", field="objectives"
+        )
     if len(names) < 2:
-        raise SearchError(f"--objectives: a multi-objective search needs at least two objectives; valid: {VALID}")
+        raise SearchError(
+            f": a multi-objective search needs at least two objectives; valid: {VALID}", field="objectives"
+        )
     return tuple(METRICS[n] for n in names)
 
 
@@ -74,17 +78,18 @@ def parse_constraint(text: str) -> Constraint:
     match = CONSTRAINT_RE.match(text)
     if match is None:
         raise SearchError(
-            f"--constraint {text!r} is malformed; expected METRIC<=VALUE or METRIC>=VALUE, METRIC one of {VALID}"
+            f"{text!r} is malformed; expected METRIC<=VALUE or METRIC>=VALUE, METRIC one of {VALID}",
+            field="constraints",
         )
     name, op, value = match.groups()
     if name not in METRICS:
-        raise SearchError(f"--constraint {text!r}: unknown metric {name!r}; valid: {VALID}")
+        raise SearchError(f"{text!r}: unknown metric {name!r}; valid: {VALID}", field="constraints")
     try:
         bound = float(value)
     except ValueError:
-        raise SearchError(f"--constraint {text!r}: {value!r} is not a number; expected METRIC<=VALUE") from None
+        raise SearchError(f"{text!r}: {value!r} is not a number; expected METRIC<=VALUE", field="constraints") from None
     if not math.isfinite(bound):
-        raise SearchError(f"--constraint {text!r}: the bound must be a finite number")
+        raise SearchError(f"{text!r}: the bound must be a finite number", field="constraints")
     return Constraint(name, op, bound)
 
 

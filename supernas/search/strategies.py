@@ -377,7 +377,7 @@ def make_strategy(
 ) -> Strategy:
     """The strategy ``name`` with its options; unknown names list the valid ones."""
     if name not in STRATEGIES:
-        raise SearchError(f"--strategy: unknown strategy {name!r}; valid: {', '.join(STRATEGIES)}")
+        raise SearchError(f"unknown strategy {name!r}; valid: {', '.join(STRATEGIES)}", field="strategy")
     try:
         return STRATEGIES[name](space, spec, objectives, constraints, seed, batch_size, **options)
     except TypeError as exc:

@@ -11,11 +11,13 @@ from supernas.search_space.config import (
 )
 from supernas.search_space.costs import Costs, costs, kept_tokens, token_counts
 from supernas.search_space.genome import decode, encode, gene_names, upper_bounds
-from supernas.search_space.space import FLOAT_BITS, SearchSpace, default_space, tiny_space
+from supernas.search_space.presets import PRESETS, default_space, preset_space
+from supernas.search_space.space import FLOAT_BITS, SearchSpace
 from supernas.search_space.spec import InputSpec
 
 __all__ = [
     "FLOAT_BITS",
+    "PRESETS",
     "Costs",
     "InputSpec",
     "SearchSpace",
@@ -29,9 +31,9 @@ __all__ = [
     "gene_names",
     "kept_tokens",
     "largest",
+    "preset_space",
     "sample",
     "smallest",
-    "tiny_space",
     "token_counts",
     "upper_bounds",
     "validate",

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from supernas.atomic import write_text
 from supernas.errors import SearchSpaceError, choices_text
 from supernas.search_space.spec import InputSpec
 
@@ -142,10 +143,7 @@ class SearchSpace:
     def save(self, path: str | Path) -> None:
         """Write to ``path`` as TOML (``.toml``) or JSON (anything else)."""
         path = Path(path)
-        text = self.to_toml() if path.suffix == ".toml" else self.to_json()
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+        write_text(path, self.to_toml() if path.suffix == ".toml" else self.to_json())
 
     @classmethod
     def load(cls, path: str | Path) -> SearchSpace:
@@ -165,6 +163,20 @@ class SearchSpace:
 
 
 _SCALAR_FIELDS = ("head_dim", "patch_size")
+FIELD_AXES = {  # the axis each field of SearchSpace belongs to (``patch_size`` sets the stem)
+    "depth": "depth",
+    "embed_dim": "width",
+    "heads": "width",
+    "head_dim": "width",
+    "mlp_ratio": "width",
+    "reduction_layers": "tokens",
+    "keep_ratio": "tokens",
+    "loops": "recursion",
+    "lora_rank": "recursion",
+    "weight_bits": "quantization",
+    "act_bits": "quantization",
+    "patch_size": "stem",
+}
 
 
 def _check_int(name: str, value: object, minimum: int) -> None:
@@ -196,34 +208,3 @@ def _check_each(name: str, values: tuple[Any, ...], ok: Any, valid: str) -> None
     bad = [v for v in values if not ok(v)]
     if bad:
         raise SearchSpaceError(f"search space field {name!r}: choice {bad[0]!r} is out of range; valid: {valid}")
-
-
-def default_space(spec: InputSpec) -> SearchSpace:
-    """The built-in space for inputs of ``spec``: defaults with a fitting patch size.
-
-    The patch size is the smallest that leaves at most 32 tokens.
-    """
-    sides = spec.shape[1:] if spec.kind == "image" else spec.shape[:1]
-    for patch in range(1, min(sides) + 1):
-        if all(s % patch == 0 for s in sides) and spec.num_patches(patch) <= 32:
-            return SearchSpace(patch_size=patch)
-    return SearchSpace(patch_size=min(sides))
-
-
-def tiny_space(**overrides: Any) -> SearchSpace:
-    """A small space with every axis active (2 patch size for 8×8 images), for tests and smoke runs."""
-    fields = {
-        "depth": (1, 2, 3),
-        "embed_dim": (16, 24),
-        "heads": (1, 2),
-        "head_dim": 8,
-        "mlp_ratio": (1.0, 2.0),
-        "loops": (1, 2),
-        "lora_rank": (0, 2),
-        "weight_bits": (4, 8, 32),
-        "act_bits": (8, 32),
-        "reduction_layers": (1,),
-        "keep_ratio": (0.5, 1.0),
-        "patch_size": 2,
-    }
-    return SearchSpace(**{**fields, **overrides})

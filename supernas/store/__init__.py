@@ -1,6 +1,6 @@
 """Persistent store: supernets, searches, evaluations, Pareto fronts and predictor fits."""
 
-from supernas.store.models import EVALUATION_STATUSES, SEARCH_STATUSES
+from supernas.store.models import EvaluationStatus, SearchStatus
 from supernas.store.store import (
     DEFAULT_URL,
     EvaluationRecord,
@@ -14,13 +14,13 @@ from supernas.store.store import (
 
 __all__ = [
     "DEFAULT_URL",
-    "EVALUATION_STATUSES",
-    "SEARCH_STATUSES",
     "EvaluationRecord",
+    "EvaluationStatus",
     "ExportRecord",
     "FrontRecord",
     "PredictorFitRecord",
     "SearchRecord",
+    "SearchStatus",
     "Store",
     "SupernetRecord",
 ]

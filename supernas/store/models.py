@@ -2,14 +2,43 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timezone
+from enum import Enum
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-EVALUATION_STATUSES = ("PENDING", "RUNNING", "COMPLETE", "FAILED")
-SEARCH_STATUSES = ("RUNNING", "COMPLETE", "FAILED", "INTERRUPTED")
+if sys.version_info >= (3, 11):
+    from enum import StrEnum
+else:  # pragma: no cover - Python 3.10 only
+
+    class StrEnum(str, Enum):
+        def __str__(self) -> str:
+            return str(self.value)
+
+
+class EvaluationStatus(StrEnum):
+    """Where one architecture of a search stands: PENDING → RUNNING → COMPLETE or FAILED."""
+
+    PENDING = "PENDING"  # queued by a strategy, not started
+    RUNNING = "RUNNING"  # handed to an evaluator (requeued as PENDING when a killed search resumes)
+    COMPLETE = "COMPLETE"  # measured; never measured again
+    FAILED = "FAILED"  # the evaluation raised or timed out
+
+    @property
+    def finished(self) -> bool:
+        return self in (EvaluationStatus.COMPLETE, EvaluationStatus.FAILED)
+
+
+class SearchStatus(StrEnum):
+    """Where a search stands."""
+
+    RUNNING = "RUNNING"  # a process is (or was, if it was killed) measuring
+    COMPLETE = "COMPLETE"  # the budget is measured
+    FAILED = "FAILED"  # stopped by an error
+    INTERRUPTED = "INTERRUPTED"  # stopped by SIGINT/SIGTERM; `supernas resume` continues it
 
 
 def utcnow() -> datetime:

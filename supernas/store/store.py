@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from supernas.errors import StorageError
 from supernas.store import migrations
 from supernas.store.models import (
-    EVALUATION_STATUSES,
-    SEARCH_STATUSES,
     EvaluationRow,
+    EvaluationStatus,
     ExportRow,
     FrontRow,
     PredictorFitRow,
     SearchRow,
+    SearchStatus,
     SupernetRow,
     utcnow,
 )
@@ -61,7 +61,7 @@ class SearchRecord:
     budget: int  # distinct architectures to measure
     batch_size: int  # architectures per iteration
     seed: int  # seeds the strategy
-    status: str  # one of SEARCH_STATUSES
+    status: SearchStatus
     hv_reference: list[float] | None  # fixed hypervolume reference point (minimisation form)
     settings: dict[str, Any]  # strategy and executor options
     created_at: datetime
@@ -74,7 +74,7 @@ class EvaluationRecord:
 
     arch_id: str
     config: dict[str, Any]  # SubnetConfig.to_dict()
-    status: str  # one of EVALUATION_STATUSES
+    status: EvaluationStatus
     metrics: dict[str, Any] | None  # measured values when COMPLETE
     predictions: dict[str, Any] | None  # what the predictors expected, when they chose it
     iteration: int  # the iteration that asked for it
@@ -156,14 +156,14 @@ class Store:
         try:
             current, head = migrations.current_revision(engine), migrations.head_revision()
             if current != head:
-                if not create:
-                    raise StorageError(_revision_message(url, current, head))
-                if current is not None and current not in migrations.known_revisions():
-                    raise StorageError(_revision_message(url, current, head))
+                if not create or (current is not None and current not in migrations.known_revisions()):
+                    raise _revision_error(url, current, head)
                 migrations.upgrade(engine)
         except SQLAlchemyError as exc:
             engine.dispose()
-            raise StorageError(f"--storage {url!r} cannot be used ({_first_line(exc)}); expected {URL_HELP}") from None
+            raise StorageError(
+                f"{url!r} cannot be used ({_first_line(exc)}); expected {URL_HELP}", field="storage"
+            ) from None
         except StorageError:
             engine.dispose()
             raise
@@ -217,7 +217,7 @@ class Store:
             row = s.scalar(select(SupernetRow).where(SupernetRow.name == name))
             if row is not None:
                 if row.checkpoint_sha256 != checkpoint_sha256:
-                    raise StorageError(f"supernet name {name!r} is taken by another checkpoint; choose another --name")
+                    raise StorageError(f"supernet name {name!r} is taken by another checkpoint; choose another name")
                 return _supernet(row)
             row = SupernetRow(
                 name=name,
@@ -266,7 +266,7 @@ class Store:
         """Create a search in status RUNNING; a taken name is an error."""
         with self._transaction() as s:
             if s.scalar(select(SearchRow.id).where(SearchRow.name == name)) is not None:
-                raise StorageError(f"search name {name!r} is taken; choose another --name or `supernas resume {name}`")
+                raise StorageError(f"search name {name!r} is taken; choose another `name` or `supernas resume {name}`")
             supernet_id = None
             if supernet_name is not None:
                 supernet_id = s.scalar(select(SupernetRow.id).where(SupernetRow.name == supernet_name))
@@ -281,7 +281,7 @@ class Store:
                 budget=budget,
                 batch_size=batch_size,
                 seed=seed,
-                status="RUNNING",
+                status=SearchStatus.RUNNING,
                 hv_reference=None,
                 settings=settings or {},
             )
@@ -297,9 +297,9 @@ class Store:
         with self._transaction() as s:
             return [self._search_record(s, r) for r in s.scalars(select(SearchRow).order_by(SearchRow.id))]
 
-    def set_search_status(self, name: str, status: str) -> None:
-        if status not in SEARCH_STATUSES:
-            raise StorageError(f"search status {status!r} is not valid; valid: {', '.join(SEARCH_STATUSES)}")
+    def set_search_status(self, name: str, status: SearchStatus | str) -> None:
+        if status not in tuple(SearchStatus):
+            raise StorageError(f"search status {status!r} is not valid; valid: {', '.join(SearchStatus)}")
         with self._transaction() as s:
             self._search_row(s, name).status = status
 
@@ -326,7 +326,7 @@ class Store:
                         search_id=search_id,
                         arch_id=arch_id,
                         config=config,
-                        status="PENDING",
+                        status=EvaluationStatus.PENDING,
                         predictions=predictions,
                         iteration=iteration,
                         attempts=0,
@@ -338,8 +338,8 @@ class Store:
     def mark_running(self, search: str, arch_id: str, worker: str | None = None, device: str | None = None) -> None:
         with self._transaction() as s:
             row = self._evaluation_row(s, search, arch_id)
-            if row.status in ("PENDING", "RUNNING"):
-                row.status, row.worker, row.device = "RUNNING", worker, device
+            if row.status in (EvaluationStatus.PENDING, EvaluationStatus.RUNNING):
+                row.status, row.worker, row.device = EvaluationStatus.RUNNING, worker, device
                 row.started_at, row.attempts = utcnow(), row.attempts + 1
 
     def complete(
@@ -364,14 +364,14 @@ class Store:
                     search_id=self._search_row(s, search).id,
                     arch_id=arch_id,
                     config=config,
-                    status="PENDING",
+                    status=EvaluationStatus.PENDING,
                     iteration=iteration,
                     attempts=1,
                 )
                 s.add(row)
-            if row.status == "COMPLETE":
+            if row.status == EvaluationStatus.COMPLETE:
                 return False
-            row.status, row.metrics, row.error = "COMPLETE", dict(metrics), None
+            row.status, row.metrics, row.error = EvaluationStatus.COMPLETE, dict(metrics), None
             row.worker, row.device, row.seconds, row.finished_at = worker, device, seconds, utcnow()
             return True
 
@@ -387,9 +387,9 @@ class Store:
         """Record a failed evaluation; never overwrites a COMPLETE one."""
         with self._transaction() as s:
             row = self._evaluation_row(s, search, arch_id)
-            if row.status == "COMPLETE":
+            if row.status == EvaluationStatus.COMPLETE:
                 return False
-            row.status, row.error = "FAILED", error
+            row.status, row.error = EvaluationStatus.FAILED, error
             row.worker, row.device, row.seconds, row.finished_at = worker, device, seconds, utcnow()
             return True
 
@@ -397,7 +397,7 @@ class Store:
         """Merge ``extra`` (e.g. ``test_accuracy``) into a COMPLETE evaluation's metrics."""
         with self._transaction() as s:
             row = self._evaluation_row(s, search, arch_id)
-            if row.status != "COMPLETE":
+            if row.status != EvaluationStatus.COMPLETE:
                 raise StorageError(f"evaluation {arch_id!r} of {search!r} is {row.status}, not COMPLETE")
             row.metrics = {**(row.metrics or {}), **extra}
 
@@ -405,24 +405,22 @@ class Store:
         """Requeue evaluations left RUNNING by a killed process; returns how many."""
         with self._transaction() as s:
             search_id = self._search_row(s, search).id
-            rows = s.scalars(
-                select(EvaluationRow).where(EvaluationRow.search_id == search_id, EvaluationRow.status == "RUNNING")
-            ).all()
+            running = EvaluationRow.status == EvaluationStatus.RUNNING
+            rows = s.scalars(select(EvaluationRow).where(EvaluationRow.search_id == search_id, running)).all()
             for row in rows:
-                row.status = "PENDING"
+                row.status = EvaluationStatus.PENDING
             return len(rows)
 
-    def evaluations(self, search: str, status: str | None = None) -> list[EvaluationRecord]:
+    def evaluations(self, search: str, status: EvaluationStatus | None = None) -> list[EvaluationRecord]:
         """Evaluations of ``search`` in the order they were queued."""
-        if status is not None and status not in EVALUATION_STATUSES:
-            raise StorageError(f"evaluation status {status!r} is not valid; valid: {', '.join(EVALUATION_STATUSES)}")
         with self._transaction() as s:
             query = select(EvaluationRow).where(EvaluationRow.search_id == self._search_row(s, search).id)
             if status is not None:
                 query = query.where(EvaluationRow.status == status)
             return [_evaluation(r) for r in s.scalars(query.order_by(EvaluationRow.id))]
 
-    def count_evaluations(self, search: str) -> dict[str, int]:
+    def count_evaluations(self, search: str) -> dict[EvaluationStatus, int]:
+        """How many evaluations of ``search`` are in each status (every status present)."""
         with self._transaction() as s:
             search_id = self._search_row(s, search).id
             rows = s.execute(
@@ -430,7 +428,9 @@ class Store:
                 .where(EvaluationRow.search_id == search_id)
                 .group_by(EvaluationRow.status)
             ).all()
-            return {status: 0 for status in EVALUATION_STATUSES} | {status: int(n) for status, n in rows}
+            counts = dict.fromkeys(EvaluationStatus, 0)
+            counts.update({EvaluationStatus(status): int(n) for status, n in rows})
+            return counts
 
     # fronts, predictor fits, exports
 
@@ -543,18 +543,18 @@ def _engine(url: str, create: bool) -> Engine:
             path = Path(database)
             if not path.parent.is_dir():
                 raise StorageError(
-                    f"--storage {url!r}: directory {str(path.parent)!r} does not exist; expected {URL_HELP}"
+                    f"{url!r}: directory {str(path.parent)!r} does not exist; expected {URL_HELP}", field="storage"
                 )
             if not create and not path.exists():
                 raise StorageError(
-                    f"database {str(path)!r} does not exist; run `supernas search` first or pass --storage ({URL_HELP})"
+                    f"database {str(path)!r} does not exist; run `supernas search` first or pass `storage` ({URL_HELP})"
                 )
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000} if is_sqlite else {})
     except StorageError:
         raise
     except (ArgumentError, NoSuchModuleError, ValueError, ImportError) as exc:
         raise StorageError(
-            f"--storage {url!r} is not a usable database URL ({_first_line(exc)}); expected {URL_HELP}"
+            f"{url!r} is not a usable database URL ({_first_line(exc)}); expected {URL_HELP}", field="storage"
         ) from None
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas(database not in ("", ":memory:")))
@@ -582,12 +582,18 @@ def _sqlite_pragmas(file_backed: bool) -> Any:
     return on_connect
 
 
-def _revision_message(url: str, current: str | None, head: str) -> str:
+def _revision_error(url: str, current: str | None, head: str) -> StorageError:
     if current is None:
-        return f"--storage {url!r} is not a supernas database (no schema version); expected {URL_HELP}"
+        return StorageError(
+            f"{url!r} is not a supernas database (no schema version); expected {URL_HELP}", field="storage"
+        )
     if current not in migrations.known_revisions():
-        return f"database {url!r} has schema {current!r}, newer than this supernas knows ({head!r}); upgrade supernas"
-    return f"database {url!r} has schema {current!r}, older than {head!r}; run `supernas db upgrade --storage {url}`"
+        return StorageError(
+            f"database {url!r} has schema {current!r}, newer than this supernas knows ({head!r}); upgrade supernas"
+        )
+    return StorageError(
+        f"database {url!r} has schema {current!r}, older than {head!r}; run `supernas db upgrade --storage {url}`"
+    )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -619,7 +625,7 @@ def _search(r: SearchRow, supernet_name: str | None) -> SearchRecord:
         budget=r.budget,
         batch_size=r.batch_size,
         seed=r.seed,
-        status=r.status,
+        status=SearchStatus(r.status),
         hv_reference=None if r.hv_reference is None else [float(v) for v in r.hv_reference],
         settings=dict(r.settings),
         created_at=r.created_at,
@@ -631,7 +637,7 @@ def _evaluation(r: EvaluationRow) -> EvaluationRecord:
     return EvaluationRecord(
         arch_id=r.arch_id,
         config=dict(r.config),
-        status=r.status,
+        status=EvaluationStatus(r.status),
         metrics=None if r.metrics is None else dict(r.metrics),
         predictions=None if r.predictions is None else dict(r.predictions),
         iteration=r.iteration,

@@ -9,9 +9,7 @@ a temporary file in the target directory and moved into place with
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 
 import torch
 
+from supernas.atomic import atomic_path
 from supernas.errors import CheckpointError, SupernasError
 from supernas.search_space.space import SearchSpace
 from supernas.search_space.spec import InputSpec
@@ -32,23 +31,15 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     """Write ``state`` to ``path`` atomically (temporary file + ``os.replace``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save({"format": FORMAT, **state}, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        torch.save({"format": FORMAT, **state}, tmp)
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """The raw contents of a checkpoint, checked for format and required keys."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {str(path)!r} does not exist; pass the --out file of `supernas train`")
+        raise CheckpointError(f"checkpoint {str(path)!r} does not exist; pass the output file of `supernas train`")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:

@@ -249,7 +249,7 @@ def train(
     if out.exists():
         if not resume:
             raise TrainingError(
-                f"--out {str(out)!r} already exists; pass --resume to continue it or choose another file"
+                f"{str(out)!r} already exists; pass `resume` to continue it or choose another file", field="out"
             )
         state = read_checkpoint(out)
         _check_compatible(state, trainer, out)
@@ -274,8 +274,9 @@ def _check_compatible(state: dict[str, Any], trainer: Trainer, out: Path) -> Non
     for what in theirs:
         if theirs[what] != ours[what]:
             raise TrainingError(
-                f"--resume: {str(out)!r} was trained with another {what} ({_diff(theirs[what], ours[what])}); "
-                "resume with the original options or choose another --out"
+                f": {str(out)!r} was trained with another {what} ({_diff(theirs[what], ours[what])}); "
+                "resume with the original options or choose another `out`",
+                field="resume",
             )
 
 

@@ -22,7 +22,7 @@ class ClusterSettings:
 
 
 def resolve_address(address: str | None) -> str | None:
-    """``--ray-address``, else ``RAY_ADDRESS``, else None (start a local cluster)."""
+    """``address``, else ``$RAY_ADDRESS``, else None (start a local cluster)."""
     return address or os.environ.get("RAY_ADDRESS") or None
 
 
@@ -33,18 +33,19 @@ def probe(address: str, timeout_s: float) -> None:
     target = address.split("://", 1)[-1]
     host, _, port = target.rpartition(":")
     if not host or not port.isdigit():
-        raise WorkerError(f"--ray-address {address!r} is not valid; valid: HOST:PORT, ray://HOST:PORT or auto")
+        raise WorkerError(f"{address!r} is not valid; valid: HOST:PORT, ray://HOST:PORT or auto", field="ray_address")
     try:
         with socket.create_connection((host, int(port)), timeout=timeout_s):
             pass
     except OSError as exc:
         raise WorkerError(
-            f"--ray-address {address!r} is unreachable within {timeout_s:g} s ({exc.strerror or exc}); "
-            "start the cluster or fix the address"
+            f"{address!r} is unreachable within {timeout_s:g} s ({exc.strerror or exc}); "
+            "start the cluster or fix the address",
+            field="ray_address",
         ) from None
 
 
-def check_local_gpus(address: str | None, share: float, option: str) -> None:
+def check_local_gpus(address: str | None, share: float, field: str) -> None:
     """Before starting a local cluster: refuse a GPU share this machine cannot give (no Ray start-up needed)."""
     if resolve_address(address) is not None or share <= 0:
         return  # an existing cluster is checked once joined
@@ -52,7 +53,7 @@ def check_local_gpus(address: str | None, share: float, option: str) -> None:
 
     have = torch.cuda.device_count()
     if share > have:
-        raise WorkerError(f"{option} {share:g} is more than this machine has ({have} GPUs); valid: 0 to {have}")
+        raise WorkerError(f"{share:g} is more than this machine has ({have} GPUs); valid: 0 to {have}", field=field)
 
 
 class RayCluster:
@@ -74,7 +75,7 @@ class RayCluster:
             try:
                 ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
             except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise WorkerError(f"--ray-address {address!r}: cannot join the cluster ({exc})") from None
+                raise WorkerError(f"{address!r}: cannot join the cluster ({exc})", field="ray_address") from None
             return self
         ray.init(
             num_cpus=self.settings.num_cpus,

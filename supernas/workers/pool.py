@@ -28,9 +28,8 @@ from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
 from supernas.errors import WorkerError
 from supernas.supernet import Supernet
-from supernas.workers.measure import LatencySettings
-
-CRASH_MARKER_ENV = "SUPERNAS_TEST_CRASH_MARKER"  # tests: a worker exits when this file exists
+from supernas.supernet.measure import LatencySettings
+from supernas.testing import CRASH_MARKER_ENV, maybe_crash
 
 
 @dataclass(frozen=True)
@@ -136,7 +135,7 @@ class EvaluationWorker:
             return self.device_label
         from supernas.search_space import InputSpec, SearchSpace
         from supernas.supernet import Supernet
-        from supernas.workers.measure import SubnetMeasurer
+        from supernas.supernet.measure import SubnetMeasurer
 
         payload_ref, self.lease = shared
         ray.get(self.lease.release_all.remote(self.name))  # leases an earlier life of this actor held
@@ -151,7 +150,7 @@ class EvaluationWorker:
 
         self.load(shared)
         start = time.perf_counter()
-        self._maybe_crash()
+        maybe_crash(os.environ.get(CRASH_MARKER_ENV))
         results = self.measurer.measure(SubnetConfig.from_dict(config), metrics, guard=self._lease)
         return results, time.perf_counter() - start
 
@@ -162,17 +161,6 @@ class EvaluationWorker:
             yield
         finally:
             ray.get(self.lease.release.remote(self.lease_key, self.name, exclusive))
-
-    @staticmethod
-    def _maybe_crash() -> None:
-        marker = os.environ.get(CRASH_MARKER_ENV)
-        if not marker:
-            return
-        try:
-            os.remove(marker)  # whoever removes it crashes: exactly one worker, even when two race
-        except FileNotFoundError:
-            return
-        os._exit(1)
 
 
 def make_payload(
@@ -220,9 +208,11 @@ class EvaluationPool:
             self.close()
             have = ray.cluster_resources()
             raise WorkerError(
-                f"{len(self.actors)} workers with --cpus-per-worker {self.settings.cpus_per_worker:g} and "
-                f"--gpus-per-worker {gpus:g} could not be scheduled within {self.settings.schedule_timeout_s:g} s; "
-                f"the cluster has {have.get('CPU', 0):g} CPUs and {have.get('GPU', 0):g} GPUs"
+                f"{len(self.actors)} of {self.settings.cpus_per_worker:g} CPUs (`cpus_per_worker`) and "
+                f"{gpus:g} GPUs (`gpus_per_worker`) each could not be scheduled within "
+                f"{self.settings.schedule_timeout_s:g} s; the cluster has {have.get('CPU', 0):g} CPUs and "
+                f"{have.get('GPU', 0):g} GPUs",
+                field="workers",
             ) from None
 
     def evaluate(self, configs: list[dict[str, Any]], metrics: list[str]) -> Iterator[PoolResult]:
@@ -281,12 +271,12 @@ def _gpu_share(settings: PoolSettings) -> float:
     cluster_gpus = ray.cluster_resources().get("GPU", 0.0)
     share = settings.gpus_per_worker if settings.gpus_per_worker is not None else (0.25 if cluster_gpus else 0.0)
     if share < 0:
-        raise WorkerError(f"--gpus-per-worker {share:g} is not valid; valid: a number ≥ 0")
+        raise WorkerError(f"{share:g} is not valid; valid: a number ≥ 0", field="gpus_per_worker")
     largest = _largest_node_gpus()
     if share > largest:
         raise WorkerError(
-            f"--gpus-per-worker {share:g} is more than any node of the cluster has ({largest:g} GPUs); "
-            f"valid: 0 to {largest:g}"
+            f"{share:g} is more than any node of the cluster has ({largest:g} GPUs); valid: 0 to {largest:g}",
+            field="gpus_per_worker",
         )
     return share
 

@@ -12,7 +12,6 @@ step, and an ASHA scheduler stops poor trials early.
 from __future__ import annotations
 
 import contextlib
-import os
 import statistics
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from supernas.errors import TrainingError
 from supernas.search_space import SearchSpace, largest, sample, smallest
 from supernas.supernet.checkpoint import read_checkpoint, save_checkpoint
 from supernas.supernet.train import TrainConfig, Trainer
+from supernas.testing import maybe_crash
 
 CHECKPOINT_FILE = "supernet.pt"
 SCORE_SUBNETS = 3  # random subnets in the score, besides the largest and the smallest
@@ -57,7 +57,7 @@ def trainable(config: dict[str, Any]) -> None:
     from ray import tune
 
     from supernas.data import load_task
-    from supernas.workers.measure import pick_device
+    from supernas.supernet.measure import pick_device
 
     torch.set_num_threads(config["threads"])  # the trial's CPU share; results depend on it
     task = load_task(config["task"])
@@ -80,18 +80,7 @@ def trainable(config: dict[str, Any]) -> None:
                 "val_smallest": record.val_smallest,
             }
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
-        _maybe_crash(config.get("crash_marker"))
-
-
-def _maybe_crash(marker: str | None) -> None:
-    """Fault injection for tests: exit once, in whichever trial removes ``marker`` first."""
-    if not marker:
-        return
-    try:
-        os.remove(marker)
-    except FileNotFoundError:
-        return
-    os._exit(1)
+        maybe_crash(config.get("crash_marker"))
 
 
 SWEEP = ("lr", "weight_decay", "kd_weight", "random_subnets")  # hyperparameters a sweep samples
@@ -146,7 +135,9 @@ def run_tune(
         tuner = tune.Tuner.restore(str(path), fn, resume_errored=True)
     else:
         if path.exists() and not resume:
-            raise TrainingError(f"--out {str(out)!r}: a Ray Tune run already exists at {str(path)!r}; pass --resume")
+            raise TrainingError(
+                f"{str(out)!r}: a Ray Tune run already exists at {str(path)!r}; pass `resume`", field="out"
+            )
         sweep = settings.trials > 1
         tuner = tune.Tuner(
             fn,
@@ -179,7 +170,7 @@ def run_tune(
 def _finish(best: Any, out: Path) -> dict[str, Any]:
     """Evaluate the best trial's last checkpoint and write it, complete, to ``out``."""
     from supernas.data import load_task
-    from supernas.workers.measure import pick_device
+    from supernas.supernet.measure import pick_device
 
     with best.checkpoint.as_directory() as directory:
         state = read_checkpoint(Path(directory) / CHECKPOINT_FILE)

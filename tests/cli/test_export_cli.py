@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from supernas.cli.main import app
 from supernas.data import load_task
 from supernas.export import load
-from supernas.search_space import tiny_space
 from supernas.store import Store
 from supernas.supernet.train import TrainConfig, train
+from supernas.testing import tiny_space
 
 TINY = tiny_space(depth=(1, 2), weight_bits=(8, 32))
 PNG = b"\x89PNG\r\n\x1a\n"

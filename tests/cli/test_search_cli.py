@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from supernas.cli.main import app
 from supernas.data import load_task
-from supernas.search_space import tiny_space
 from supernas.store import Store
 from supernas.supernet.train import TrainConfig, train
+from supernas.testing import tiny_space
 
 TINY = tiny_space(depth=(1, 2))
 SEARCH = ["--objectives", "accuracy,params", "--budget", "40", "--batch", "4", "--executor", "local"]

@@ -15,9 +15,9 @@ import torch
 from typer.testing import CliRunner
 
 from supernas.cli.main import app
-from supernas.search_space import tiny_space
 from supernas.store import Store
 from supernas.supernet.checkpoint import read_checkpoint
+from supernas.testing import tiny_space
 
 TINY = tiny_space(depth=(1, 2))
 

@@ -17,8 +17,9 @@ from supernas.errors import ExportError
 from supernas.export import InputInfo, build, knee, load, write_export
 from supernas.export.artifacts import _onnx_diff, accept, rounds_activations
 from supernas.export.int8 import Int8Linear, int8_layers
-from supernas.search_space import InputSpec, SubnetConfig, largest, sample, tiny_space
+from supernas.search_space import InputSpec, SubnetConfig, largest, sample
 from supernas.supernet import Supernet
+from supernas.testing import tiny_space
 
 SPEC = InputSpec("image", (1, 8, 8), 10)
 INFO = InputInfo(SPEC, tuple(str(k) for k in range(10)), (4.9,), (6.0,))
@@ -191,7 +192,7 @@ def test_bad_exports_leave_nothing_behind(supernet: Supernet, tmp_path: Path) ->
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "file").write_text("x")
     cases = [
-        (tmp_path / "a", "tflite", "--format 'tflite' is not valid; valid: safetensors, pt2, onnx"),
+        (tmp_path / "a", "tflite", "fmt 'tflite' is not valid; valid: safetensors, pt2, onnx"),
         (tmp_path / "taken", "safetensors", "already exists and is not an empty directory"),
         (tmp_path / "no" / "dir", "safetensors", "the parent directory does not exist"),
     ]
@@ -200,7 +201,7 @@ def test_bad_exports_leave_nothing_behind(supernet: Supernet, tmp_path: Path) ->
         with pytest.raises(ExportError, match=needle.replace("(", r"\(").replace(")", r"\)")):
             write_export(static, supernet.space, config, INFO, out, fmt, {}, "")
     int8 = build(supernet, replace(config, weight_bits=(8, 8, 8)), True)
-    with pytest.raises(ExportError, match="--int8 works with --format safetensors only"):
+    with pytest.raises(ExportError, match="int8 works with `fmt` safetensors only"):
         write_export(int8, supernet.space, config, INFO, tmp_path / "b", "onnx", {}, "")
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     (tmp_path / "broken").mkdir()

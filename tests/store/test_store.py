@@ -103,14 +103,15 @@ def test_read_only_open_never_creates(tmp_path: Path) -> None:
 def test_bad_urls_are_one_line_errors_naming_the_option(url: str, needle: str) -> None:
     with pytest.raises(StorageError, match=needle) as info:
         Store.open(url, create=True)
-    assert "--storage" in str(info.value) and "\n" not in str(info.value)
+    assert info.value.field == "storage" and str(info.value).startswith("storage ") and "\n" not in str(info.value)
 
 
 def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     path = tmp_path / "text.db"
     path.write_text("hello " * 200)
-    with pytest.raises(StorageError, match="--storage"):
+    with pytest.raises(StorageError, match=r"^storage ") as info:
         Store.open(f"sqlite:///{path}")
+    assert info.value.field == "storage"
     assert path.read_text() == "hello " * 200
 
 

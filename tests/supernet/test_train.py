@@ -73,7 +73,7 @@ def test_existing_out_needs_resume_and_resume_needs_the_same_settings(tmp_path: 
     out = tmp_path / "a.pt"
     train(task, tiny_space, SMALL, out)
     before = out.read_bytes()
-    with pytest.raises(TrainingError, match="--resume"):
+    with pytest.raises(TrainingError, match="already exists; pass `resume`"):
         train(task, tiny_space, SMALL, out)
     other = TrainConfig(**{**SMALL.__dict__, "lr": 1e-3})
     with pytest.raises(TrainingError, match=r"lr: 0\.005 in the checkpoint, 0\.001 now"):

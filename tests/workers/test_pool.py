@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 
+from supernas.api.evaluation import RayEvaluator
+from supernas.api.searches import SearchRequest, create_search, run_stored_search
 from supernas.errors import WorkerError
-from supernas.search.evaluators import RayEvaluator
-from supernas.search.service import SearchRequest, create_search, run_stored_search
 from supernas.search_space import InputSpec, SearchSpace, sample
 from supernas.store import Store
 from supernas.supernet import Supernet
+from supernas.supernet.measure import LatencySettings, SubnetMeasurer
 from supernas.workers.cluster import ClusterSettings, RayCluster, probe
-from supernas.workers.measure import LatencySettings, SubnetMeasurer
 from supernas.workers.pool import CRASH_MARKER_ENV, DeviceLease, EvaluationPool, PoolSettings, make_payload
 
 FAST = LatencySettings(batch_size=2, warmup=1, repeats=3)
@@ -120,7 +120,7 @@ def test_default_gpu_share_is_a_quarter_when_the_cluster_has_gpus(setup) -> None
 
 def test_unschedulable_requests_fail_fast_with_the_option_named(setup) -> None:  # type: ignore[no-untyped-def]
     _, net, val = setup
-    too_many = r"--gpus-per-worker 2 is more than any node of the cluster has \(1 GPUs\); valid: 0 to 1"
+    too_many = r"gpus_per_worker 2 is more than any node of the cluster has \(1 GPUs\); valid: 0 to 1"
     with pytest.raises(WorkerError, match=too_many):
         EvaluationPool(make_payload(net, val), PoolSettings(workers=1, gpus_per_worker=2))
     start = time.monotonic()
@@ -162,7 +162,7 @@ def test_exclusive_lease_waits_for_readers(ray_cluster) -> None:  # type: ignore
 
 def test_unreachable_address_fails_within_seconds() -> None:
     start = time.monotonic()
-    with pytest.raises(WorkerError, match=r"--ray-address '127\.0\.0\.1:9' is unreachable"):
+    with pytest.raises(WorkerError, match=r"ray_address '127\.0\.0\.1:9' is unreachable"):
         probe("127.0.0.1:9", timeout_s=2)
     with (
         pytest.raises(WorkerError, match="valid: HOST:PORT, ray://HOST:PORT or auto"),

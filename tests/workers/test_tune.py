@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from supernas.data import load_task
-from supernas.search_space import tiny_space
 from supernas.supernet.checkpoint import load_supernet, read_checkpoint
 from supernas.supernet.train import TrainConfig, train
+from supernas.testing import tiny_space
 from supernas.workers.tune import TuneSettings, run_tune
 
 TINY = tiny_space(depth=(1, 2))

@@ -38,9 +38,9 @@ def pick_device(requested: str = "auto") -> torch.device:
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if requested == "cuda" and not torch.cuda.is_available():
-        raise WorkerError("device 'cuda' was requested but no CUDA GPU is available; valid: auto, cpu")
+        raise WorkerError("'cuda' was requested but no CUDA GPU is available; valid: auto, cpu", field="device")
     if requested not in ("cpu", "cuda"):
-        raise WorkerError(f"device {requested!r} is not valid; valid: auto, cpu, cuda")
+        raise WorkerError(f"{requested!r} is not valid; valid: auto, cpu, cuda", field="device")
     return torch.device(requested)
 
 

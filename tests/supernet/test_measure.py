@@ -9,7 +9,7 @@ from torch import nn
 from supernas.errors import WorkerError
 from supernas.search_space import InputSpec, SearchSpace, largest, smallest
 from supernas.supernet import Supernet, extract
-from supernas.workers.measure import LatencySettings, accuracy, latency_ms, peak_memory_bytes, pick_device
+from supernas.supernet.measure import LatencySettings, accuracy, latency_ms, peak_memory_bytes, pick_device
 
 
 def test_accuracy_counts_correct_predictions_across_batches() -> None:
@@ -47,7 +47,7 @@ def test_device_selection() -> None:
 
 def test_subnet_measurer_matches_direct_measurements(space: SearchSpace, digits_spec: InputSpec) -> None:
     from supernas.search_space import costs
-    from supernas.workers.measure import SubnetMeasurer
+    from supernas.supernet.measure import SubnetMeasurer
 
     net = Supernet(space, digits_spec, torch.Generator().manual_seed(0))
     gen = torch.Generator().manual_seed(1)

@@ -1,4 +1,4 @@
-"""Export a member of a stored search: choose it, extract it, measure it, write it, record it."""
+"""Exports: choose a member of a stored search, extract it, measure it, write it, record it."""
 
 from __future__ import annotations
 
@@ -12,14 +12,18 @@ from typing import Any
 import torch
 
 import supernas
+from supernas.api.searches import completed_members, front_members
+from supernas.api.supernets import load_registered_supernet
+from supernas.data import TaskData
 from supernas.errors import ExportError
 from supernas.export.artifacts import Exported, InputInfo, build, check_format, check_out, write_export
 from supernas.export.choose import choose
 from supernas.export.int8 import int8_layers
 from supernas.search_space import FLOAT_BITS, SubnetConfig, costs
 from supernas.store import Store
+from supernas.supernet.checkpoint import LoadedSupernet
+from supernas.supernet.measure import LatencySettings, accuracy, latency_ms
 from supernas.supernet.static import StaticSubnet
-from supernas.workers.measure import LatencySettings, accuracy, latency_ms
 
 
 @dataclass(frozen=True)
@@ -35,25 +39,49 @@ class ExportRequest:
     knee: bool = False  # the knee of the front
 
 
-def export_search(store: Store, request: ExportRequest) -> tuple[Exported, dict[str, Any]]:
+@dataclass(frozen=True)
+class ExportResult:
+    """A written export: the directory and what was measured and checked."""
+
+    exported: Exported  # directory, files, per-format check results
+    metrics: dict[str, Any]  # also in metrics.json: accuracy, latency, costs, provenance
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``supernas export --json`` prints."""
+        return {
+            "directory": str(self.exported.directory),
+            "checks": self.exported.checks,
+            "check_rows_matching": self.exported.matching,
+            **self.metrics,
+        }
+
+
+def export_subnet(request: ExportRequest, storage: str | None = None) -> ExportResult:
+    """Write the chosen subnet of ``request.search`` in the store at ``storage``, and record the export."""
+    with Store.open(storage) as store:
+        return export_search(store, request)
+
+
+def export_search(store: Store, request: ExportRequest) -> ExportResult:
     """Write the chosen subnet of ``request.search`` and record the export in ``store``."""
     from supernas.data import load_task
-    from supernas.search.service import evaluation_row, front_rows, load_registered_supernet
 
     check_format(request.fmt, request.int8)  # before any work
     check_out(request.out)
     record = store.get_search(request.search)
     if record.supernet_name is None:
         raise ExportError(f"search {request.search!r} has no supernet (a synthetic search); nothing to export")
-    rows = front_rows(store, request.search)
-    complete = {e.arch_id: evaluation_row(e) for e in store.evaluations(request.search, "COMPLETE")}
+    rows = [m.to_dict() for m in front_members(store, request.search)]
+    complete = {a: m.to_dict() for a, m in completed_members(store, request.search).items()}
     row = choose(rows, record.objectives, request.rank, request.arch, request.knee, complete)
     loaded = load_registered_supernet(store, record.supernet_name)
     config = SubnetConfig.from_dict(row["config"])
     task = load_task(loaded.task)
     static = build(loaded.supernet, config, request.int8)
     if request.int8 and not int8_layers(static):
-        raise ExportError(f"--int8: subnet {config.arch_id} has no layer searched at 8 bits; export it without --int8")
+        raise ExportError(
+            f"subnet {config.arch_id} has no layer searched at 8 bits; export it without `int8`", field="int8"
+        )
     reference = build(loaded.supernet, config, False) if request.int8 else static  # the fake-quantized subnet
     metrics = _metrics(static, reference, task, row, config, loaded, request)
     info = InputInfo(task.spec, task.class_names, task.mean, task.std)
@@ -63,16 +91,16 @@ def export_search(store: Store, request: ExportRequest) -> tuple[Exported, dict[
     metrics["files"] = exported.files
     fmt = f"{request.fmt}+int8" if request.int8 else request.fmt
     store.add_export(request.search, config.arch_id, fmt, str(request.out.resolve()), metrics)
-    return exported, metrics
+    return ExportResult(exported, metrics)
 
 
 def _metrics(
     static: StaticSubnet,
     reference: StaticSubnet,
-    task: Any,
+    task: TaskData,
     row: Mapping[str, Any],
     config: SubnetConfig,
-    loaded: Any,
+    loaded: LoadedSupernet,
     request: ExportRequest,
 ) -> dict[str, Any]:
     example = task.val.x[:1]  # (1, ...)

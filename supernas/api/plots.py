@@ -1,25 +1,97 @@
-"""Pictures of searches: a measured front in two metrics, and hypervolume per iteration."""
+"""Pictures of searches: a measured front in two metrics (PNG/SVG/PDF, or an interactive page), hypervolume curves.
+
+:func:`plot_front` and :func:`plot_hypervolume` read a search from the store and draw it;
+:func:`front_plot`, :func:`front_html` and :func:`hv_plot` draw given points. Every image is
+written atomically.
+"""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from supernas.atomic import atomic_path
 from supernas.errors import SearchError
 from supernas.search.objectives import METRICS
 from supernas.search.pareto import nondominated
+from supernas.store import EvaluationStatus, Store
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
-def check_plot_path(path: Path, option: str) -> None:
-    """``path`` must end in a known image suffix and lie in an existing directory."""
+def check_plot_path(path: Path, field: str) -> None:
+    """``path`` (the argument ``field``) must end in a known image suffix and lie in an existing directory."""
     if path.suffix.lower() not in PLOT_SUFFIXES:
-        raise SearchError(f"{option} {str(path)!r} has no image suffix; valid: {', '.join(PLOT_SUFFIXES)}")
+        raise SearchError(f"{str(path)!r} has no image suffix; valid: {', '.join(PLOT_SUFFIXES)}", field=field)
     if not path.parent.is_dir():
-        raise SearchError(f"{option} {str(path)!r}: the directory does not exist")
+        raise SearchError(f"{str(path)!r}: the directory does not exist", field=field)
+
+
+def check_html_path(path: Path) -> None:
+    """``path`` must be a ``.html`` file in an existing directory."""
+    if path.suffix.lower() != ".html" or not path.parent.is_dir():
+        raise SearchError(f"{str(path)!r}: valid: a .html file in an existing directory", field="html")
+
+
+@dataclass(frozen=True)
+class FrontPlot:
+    """What :func:`plot_front` drew."""
+
+    search: str  # the search
+    out: Path  # the image
+    points: int  # measured subnets drawn
+    front: int  # members of the (x, y) front
+    exported: int  # exported subnets marked
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "search": self.search,
+            "out": str(self.out),
+            "points": self.points,
+            "front": self.front,
+            "exported": self.exported,
+        }
+
+
+def plot_front(
+    search: str,
+    out: Path,
+    *,
+    x: str = "latency_ms",
+    y: str = "accuracy",
+    html: Path | None = None,
+    storage: str | None = None,
+) -> FrontPlot:
+    """Draw every measured subnet of ``search``, its front in (``x``, ``y``) and its exports to ``out``.
+
+    With ``html`` also an interactive plotly page (hover for each subnet's arch_id and metrics).
+    """
+    check_plot_path(out, "out")
+    if html is not None:
+        check_html_path(html)
+    with Store.open(storage) as store:
+        store.get_search(search)
+        evaluations = {e.arch_id: e.metrics for e in store.evaluations(search, EvaluationStatus.COMPLETE) if e.metrics}
+        exported = [e.arch_id for e in store.exports(search) if e.arch_id in evaluations]
+    if not evaluations:
+        raise SearchError(f"search {search!r} has no completed evaluations to plot yet")
+    title = f"{search}: measured subnets"
+    size = front_plot(list(evaluations.values()), x, y, out, title, [evaluations[a] for a in exported])
+    if html is not None:
+        rows = [{"arch_id": a, "metrics": m} for a, m in evaluations.items()]
+        front_html(rows, x, y, html, title, exported)
+    return FrontPlot(search, out, len(evaluations), size, len(exported))
+
+
+def plot_hypervolume(searches: Sequence[str], out: Path, storage: str | None = None) -> None:
+    """Draw the hypervolume of each of ``searches`` against its evaluations to ``out``."""
+    from supernas.api.searches import hypervolume_series
+
+    check_plot_path(out, "plot")
+    with Store.open(storage) as store:
+        series = hypervolume_series(store, searches)
+    hv_plot(series, out, f"Hypervolume of {', '.join(searches)}")
 
 
 def front_plot(
@@ -32,9 +104,9 @@ def front_plot(
 ) -> int:
     """Scatter every measured point, highlight the 2-D front of (x, y), mark ``chosen``; returns the front size."""
     available = sorted({k for p in points for k in p})
-    for axis, name in (("--x", x), ("--y", y)):
+    for axis, name in (("x", x), ("y", y)):
         if name not in available:
-            raise SearchError(f"{axis} {name!r} was not measured in this search; valid: {', '.join(available)}")
+            raise SearchError(f"{name!r} was not measured in this search; valid: {', '.join(available)}", field=axis)
     import numpy as np
 
     xy = np.array([[p[x], p[y]] for p in points if x in p and y in p])  # (n, 2)
@@ -72,7 +144,7 @@ def front_html(
     try:
         import plotly.graph_objects as go
     except ImportError:
-        raise SearchError("--html needs plotly; valid: pip install 'supernas[html]'") from None
+        raise SearchError("needs plotly; valid: pip install 'supernas[html]'", field="html") from None
     import numpy as np
 
     points = [r for r in rows if x in r["metrics"] and y in r["metrics"]]  # type: ignore[operator]
@@ -97,14 +169,8 @@ def front_html(
             )
         )
     fig.update_layout(title=title, xaxis_title=_label(x), yaxis_title=_label(y))
-    handle, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".html", dir=out.parent)
-    os.close(handle)
-    try:
+    with atomic_path(out, suffix=".html") as tmp:
         fig.write_html(tmp, include_plotlyjs=True)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _hover(row: Mapping[str, object]) -> str:
@@ -150,12 +216,8 @@ def _save(fig, out: Path) -> None:  # type: ignore[no-untyped-def]
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    handle, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)
-    os.close(handle)
     try:
-        fig.savefig(tmp)
-        os.replace(tmp, out)
+        with atomic_path(out, suffix=out.suffix) as tmp:
+            fig.savefig(tmp)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)

@@ -1,10 +1,16 @@
-"""A synthetic search problem over the real genome, small enough to enumerate.
+"""Test helpers shipped with supernas: a synthetic search problem, the tiny space, fault injection, the CLI.
 
-Its "accuracy" rises with capacity (log MACs, bits, kept tokens, LoRA) with
-diminishing returns plus a small deterministic per-architecture perturbation, and
-its "latency_ms" grows with MACs and falls with lower bit widths, so the
-objectives conflict the way real ones do. The exact front comes from enumerating
-every canonical architecture.
+* **A synthetic problem** over the real genome, small enough to enumerate: its
+  "accuracy" rises with capacity (log MACs, bits, kept tokens, LoRA) with
+  diminishing returns plus a small deterministic per-architecture perturbation,
+  and its "latency_ms" grows with MACs and falls with lower bit widths, so the
+  objectives conflict the way real ones do. The exact front comes from
+  enumerating every canonical architecture.
+* :func:`tiny_space`: the ``tiny`` preset at patch size 2 (8×8 inputs).
+* **Fault injection**: :func:`maybe_crash` makes exactly one process exit while a
+  marker file exists (the Ray pool and Tune trials call it when their marker is set).
+* :func:`start_cli` / :func:`run_cli`: the ``supernas`` command in a real subprocess,
+  for tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -12,10 +18,67 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-from collections.abc import Callable, Iterator, Sequence
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from supernas.search.engine import EvalResult
 from supernas.search_space import InputSpec, SearchSpace, SubnetConfig, canonical, costs, token_counts
+from supernas.search_space.presets import TINY_FIELDS
+
+if TYPE_CHECKING:
+    from supernas.search.engine import EvalResult
+
+CRASH_MARKER_ENV = "SUPERNAS_TEST_CRASH_MARKER"  # a Ray evaluation worker exits once while this file exists
+
+
+def tiny_space(**overrides: Any) -> SearchSpace:
+    """A small space with every axis active (the ``tiny`` preset, patch size 2 for 8×8 images)."""
+    return SearchSpace(**{**TINY_FIELDS, "patch_size": 2, **overrides})
+
+
+def maybe_crash(marker: str | None) -> None:
+    """Fault injection: exit the process at once if it is the one that removes ``marker``.
+
+    Exactly one of several racing processes removes the file, so exactly one exits.
+    """
+    if not marker:
+        return
+    try:
+        os.remove(marker)
+    except FileNotFoundError:
+        return
+    os._exit(1)
+
+
+def start_cli(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+    """``supernas ARGS`` in a new process (one intra-op thread, no colours), pipes for stdout and stderr."""
+    full_env = {**os.environ, "NO_COLOR": "1", "OMP_NUM_THREADS": "1", **(env or {})}
+    return subprocess.Popen(
+        [sys.executable, "-m", "supernas.cli.main", *args],
+        cwd=cwd,
+        env=full_env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def run_cli(
+    *args: str, cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``supernas ARGS`` to completion; stdout and stderr captured as text."""
+    proc = start_cli(*args, cwd=cwd, env=env)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
 
 SYNTHETIC_SPACE = SearchSpace(
     depth=(1, 2, 3),
@@ -64,6 +127,8 @@ class SyntheticEvaluator:
         self.calls = 0  # configs evaluated, for tests
 
     def evaluate(self, configs: Sequence[SubnetConfig], on_result: Callable[[int, EvalResult], None]) -> None:
+        from supernas.search.engine import EvalResult
+
         for i, config in enumerate(configs):
             self.calls += 1
             on_result(i, EvalResult(synthetic_metrics(self.space, self.spec, config), worker="synthetic"))

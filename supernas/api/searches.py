@@ -1,0 +1,469 @@
+"""Searches backed by the store: create, run, resume, and report status and measured fronts.
+
+Everything a search needs to continue lives in the database: its settings (the
+strategy is rebuilt from name, seed and options) and every committed result (the
+strategy is replayed over them). Evaluations left RUNNING by a killed process are
+queued again; COMPLETE ones are never measured twice.
+
+:func:`start_search` and :func:`resume_search` are the whole use case (validate,
+open the evaluator, run to the budget, measure the front's test accuracy);
+:func:`create_search` and :func:`run_stored_search` are the steps, for callers that
+bring their own evaluator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from supernas.api.evaluation import EvaluationSettings, open_evaluator
+from supernas.api.supernets import load_registered_supernet, register_supernet, resolve_supernet, supernet_name_hint
+from supernas.errors import SearchError, choices_text
+from supernas.predictors import FitResult
+from supernas.search.engine import EvalResult, Evaluator, Progress, SearchResult, run_search
+from supernas.search.objectives import Constraint, Metric, needed_metrics, parse_constraint, parse_objectives
+from supernas.search.strategies import STRATEGIES, Candidate, Trial, make_strategy
+from supernas.search_space import InputSpec, SearchSpace, SubnetConfig
+from supernas.store import EvaluationRecord, EvaluationStatus, SearchRecord, SearchStatus, Store
+from supernas.supernet.checkpoint import LoadedSupernet
+from supernas.supernet.measure import SubnetMeasurer
+
+ProgressCallback = Callable[[Progress], None]  # after every iteration
+StartCallback = Callable[[SearchRecord, int], None]  # (the search, architectures measured so far) before running
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """A validated search request; building one writes nothing."""
+
+    objectives: tuple[Metric, ...]  # at least two
+    constraints: tuple[Constraint, ...]  # may be empty
+    strategy: str  # a STRATEGIES name
+    budget: int  # distinct architectures to measure
+    batch_size: int  # architectures per iteration
+    seed: int  # seeds the strategy
+    options: dict[str, Any] = field(default_factory=dict)  # strategy options
+
+    @classmethod
+    def parse(
+        cls,
+        objectives: str | Sequence[str],
+        constraints: Sequence[str],
+        strategy: str,
+        budget: int,
+        batch_size: int,
+        seed: int,
+        options: Mapping[str, Any] | None = None,
+    ) -> SearchRequest:
+        if strategy not in STRATEGIES:
+            raise SearchError(f"unknown strategy {strategy!r}; valid: {choices_text(STRATEGIES)}", field="strategy")
+        if batch_size < 1:
+            raise SearchError(f"{batch_size} is out of range; valid: an integer >= 1", field="batch_size")
+        if budget < batch_size:
+            raise SearchError(
+                f"{budget} is smaller than `batch_size` {batch_size}; valid: a budget >= the batch", field="budget"
+            )
+        return cls(
+            objectives=parse_objectives(objectives),
+            constraints=tuple(parse_constraint(c) for c in constraints),
+            strategy=strategy,
+            budget=budget,
+            batch_size=batch_size,
+            seed=seed,
+            options=dict(options or {}),
+        )
+
+    @property
+    def metrics(self) -> list[str]:
+        """Metrics every evaluation must return."""
+        return needed_metrics(self.objectives, self.constraints)
+
+
+def create_search(
+    store: Store,
+    name: str,
+    request: SearchRequest,
+    supernet_name: str | None,
+    settings: Mapping[str, Any] | None = None,
+) -> SearchRecord:
+    """Record a new search (status RUNNING) with everything needed to run or resume it."""
+    return store.create_search(
+        name=name,
+        strategy=request.strategy,
+        objectives=[{"name": m.name, "direction": m.direction} for m in request.objectives],
+        constraints=[str(c) for c in request.constraints],
+        budget=request.budget,
+        batch_size=request.batch_size,
+        seed=request.seed,
+        supernet_name=supernet_name,
+        settings={"strategy_options": request.options, **(settings or {})},
+    )
+
+
+def request_of(record: SearchRecord) -> SearchRequest:
+    """The request a stored search was created with."""
+    return SearchRequest.parse(
+        [o["name"] for o in record.objectives],
+        record.constraints,
+        record.strategy,
+        record.budget,
+        record.batch_size,
+        record.seed,
+        record.settings.get("strategy_options", {}),
+    )
+
+
+class StoreRecorder:
+    """Commits every step of a running search, each in its own transaction."""
+
+    def __init__(self, store: Store, search: str) -> None:
+        self.store, self.search = store, search
+
+    def on_batch(self, iteration: int, candidates: Sequence[Candidate]) -> None:
+        self.store.add_pending(
+            self.search, iteration, [(c.config.arch_id, c.config.to_dict(), c.predictions) for c in candidates]
+        )
+
+    def on_start(self, iteration: int, config: SubnetConfig) -> None:
+        self.store.mark_running(self.search, config.arch_id)
+
+    def on_result(self, iteration: int, config: SubnetConfig, result: EvalResult) -> None:
+        if result.metrics is not None:
+            self.store.complete(
+                self.search, config.arch_id, result.metrics, result.worker, result.device, result.seconds
+            )
+        else:
+            self.store.fail(
+                self.search, config.arch_id, result.error or "failed", result.worker, result.device, result.seconds
+            )
+
+    def on_front(self, iteration: int, members: list[str], hypervolume: float, n_evaluated: int) -> None:
+        self.store.add_front(self.search, iteration, members, hypervolume, n_evaluated)
+
+    def on_fits(self, iteration: int, fits: Mapping[str, FitResult]) -> None:
+        for objective, fit in fits.items():
+            self.store.add_predictor_fit(
+                self.search, iteration, objective, fit.kind, fit.kendall_tau, fit.mape, fit.n_train, fit.to_dict()
+            )
+
+    def on_reference(self, reference: list[float]) -> None:
+        self.store.set_hv_reference(self.search, reference)
+
+
+def history(store: Store, search: str) -> dict[str, Trial]:
+    """Committed results of ``search`` (COMPLETE and FAILED), by arch_id."""
+    return {
+        e.arch_id: Trial(SubnetConfig.from_dict(e.config), e.metrics if e.status == EvaluationStatus.COMPLETE else None)
+        for e in store.evaluations(search)
+        if e.status.finished
+    }
+
+
+def run_stored_search(
+    store: Store,
+    search: str,
+    space: SearchSpace,
+    spec: InputSpec,
+    evaluator: Evaluator,
+    progress: ProgressCallback | None = None,
+) -> SearchResult:
+    """Run (or resume) the stored search ``search`` to its budget."""
+    record = store.get_search(search)
+    request = request_of(record)
+    strategy = make_strategy(
+        request.strategy,
+        space,
+        spec,
+        request.objectives,
+        request.constraints,
+        request.seed,
+        request.batch_size,
+        **request.options,
+    )
+    store.reset_running(search)
+    store.set_search_status(search, SearchStatus.RUNNING)
+    try:
+        result = run_search(
+            strategy,
+            evaluator,
+            request.budget,
+            StoreRecorder(store, search),
+            history(store, search),
+            record.hv_reference,
+            progress,
+        )
+    except KeyboardInterrupt:
+        store.set_search_status(search, SearchStatus.INTERRUPTED)
+        raise
+    except Exception:
+        store.set_search_status(search, SearchStatus.FAILED)
+        raise
+    store.set_search_status(search, SearchStatus.COMPLETE)
+    return result
+
+
+@dataclass(frozen=True)
+class FrontMember:
+    """One measured subnet of a search, as reports and exports see it."""
+
+    arch_id: str  # the subnet's id
+    metrics: dict[str, Any]  # measured values (``test_accuracy`` too, once reported)
+    config: dict[str, Any]  # SubnetConfig.to_dict()
+    iteration: int  # the iteration that asked for it
+    predictions: dict[str, Any] | None  # what the predictors expected, when they chose it
+    device: str | None  # where it was measured
+
+    @classmethod
+    def of(cls, e: EvaluationRecord) -> FrontMember:
+        return cls(e.arch_id, dict(e.metrics or {}), e.config, e.iteration, e.predictions, e.device)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "arch_id": self.arch_id,
+            "metrics": self.metrics,
+            "config": self.config,
+            "iteration": self.iteration,
+            "predictions": self.predictions,
+            "device": self.device,
+        }
+
+
+def front_evaluations(store: Store, search: str) -> list[EvaluationRecord]:
+    """The members of the latest stored front, as evaluation records (measured, never predicted)."""
+    fronts = store.fronts(search)
+    if not fronts:
+        return []
+    by_arch = {e.arch_id: e for e in store.evaluations(search, EvaluationStatus.COMPLETE)}
+    return [by_arch[a] for a in fronts[-1].members if a in by_arch]
+
+
+def front_members(store: Store, search: str) -> list[FrontMember]:
+    """The measured front of ``search``, best first in the first objective (the order of ``rank``)."""
+    first = store.get_search(search).objectives[0]
+    members = [FrontMember.of(e) for e in front_evaluations(store, search)]
+    return sorted(members, key=lambda m: m.metrics[first["name"]], reverse=first["direction"] == "max")
+
+
+def completed_members(store: Store, search: str) -> dict[str, FrontMember]:
+    """Every COMPLETE evaluation of ``search``, by arch_id."""
+    return {e.arch_id: FrontMember.of(e) for e in store.evaluations(search, EvaluationStatus.COMPLETE)}
+
+
+@dataclass(frozen=True)
+class FrontReport:
+    """A search's measured front with where the search stands (``pareto show``)."""
+
+    search: str  # the search's name
+    status: SearchStatus  # where it stands
+    objectives: list[dict[str, str]]  # [{"name": ..., "direction": "max"|"min"}]
+    hypervolume: float  # of the latest front (0 before any)
+    n_evaluated: int  # distinct architectures measured
+    front: list[FrontMember]  # best first in the first objective
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "search": self.search,
+            "status": self.status,
+            "objectives": self.objectives,
+            "hypervolume": self.hypervolume,
+            "n_evaluated": self.n_evaluated,
+            "front": [m.to_dict() for m in self.front],
+        }
+
+
+def search_front(store: Store, search: str) -> FrontReport:
+    """The measured front of ``search``."""
+    record = store.get_search(search)
+    fronts = store.fronts(search)
+    return FrontReport(
+        search=search,
+        status=record.status,
+        objectives=record.objectives,
+        hypervolume=fronts[-1].hypervolume if fronts else 0.0,
+        n_evaluated=fronts[-1].n_evaluated if fronts else 0,
+        front=front_members(store, search),
+    )
+
+
+def report_test_accuracy(store: Store, search: str, loaded: LoadedSupernet) -> None:
+    """Measure the test accuracy of the latest front's members that lack it (for reports only)."""
+    from supernas.data import load_task
+
+    members = [e for e in front_evaluations(store, search) if "test_accuracy" not in (e.metrics or {})]
+    if not members:
+        return
+    task = load_task(loaded.task)
+    measurer = SubnetMeasurer(loaded.supernet, (task.val.x, task.val.y), (task.test.x, task.test.y))
+    for e in members:
+        test = measurer.measure(SubnetConfig.from_dict(e.config), ["test_accuracy"])
+        store.update_metrics(search, e.arch_id, test)
+
+
+@dataclass(frozen=True)
+class SearchSummary:
+    """One line of ``supernas searches``."""
+
+    name: str
+    strategy: str
+    status: SearchStatus
+    supernet: str | None  # registered supernet name (None for synthetic searches)
+    objectives: list[str]  # metric names
+    budget: int
+    evaluated: int  # COMPLETE + FAILED
+    failed: int
+    hypervolume: float | None  # of the latest front
+    created_at: str  # ISO 8601
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def list_searches(store: Store) -> list[SearchSummary]:
+    """Every search in the store, oldest first."""
+    out = []
+    for r in store.list_searches():
+        counts = store.count_evaluations(r.name)
+        fronts = store.fronts(r.name)
+        out.append(
+            SearchSummary(
+                name=r.name,
+                strategy=r.strategy,
+                status=r.status,
+                supernet=r.supernet_name,
+                objectives=[o["name"] for o in r.objectives],
+                budget=r.budget,
+                evaluated=counts[EvaluationStatus.COMPLETE] + counts[EvaluationStatus.FAILED],
+                failed=counts[EvaluationStatus.FAILED],
+                hypervolume=fronts[-1].hypervolume if fronts else None,
+                created_at=r.created_at.isoformat(),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class SearchStatusReport:
+    """``supernas status``: counts, hypervolume per iteration and predictor quality."""
+
+    search: str
+    status: SearchStatus
+    strategy: str
+    counts: dict[EvaluationStatus, int]  # evaluations in each status
+    hv_reference: list[float] | None  # fixed hypervolume reference point
+    iterations: list[dict[str, Any]]  # iteration, n_evaluated, hypervolume, front_size
+    predictor_fits: list[dict[str, Any]]  # iteration, objective, kind, kendall_tau, mape, n_train
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def search_status(store: Store, search: str) -> SearchStatusReport:
+    """Where ``search`` stands."""
+    record = store.get_search(search)
+    iterations = [
+        {
+            "iteration": f.iteration,
+            "n_evaluated": f.n_evaluated,
+            "hypervolume": f.hypervolume,
+            "front_size": len(f.members),
+        }
+        for f in store.fronts(search)
+    ]
+    fits = [
+        {
+            "iteration": f.iteration,
+            "objective": f.objective,
+            "kind": f.kind,
+            "kendall_tau": f.kendall_tau,
+            "mape": f.mape,
+            "n_train": f.n_train,
+        }
+        for f in store.predictor_fits(search)
+    ]
+    return SearchStatusReport(
+        search, record.status, record.strategy, store.count_evaluations(search), record.hv_reference, iterations, fits
+    )
+
+
+def hypervolume_series(store: Store, searches: Sequence[str]) -> dict[str, list[tuple[int, float]]]:
+    """Per search (labelled ``name (strategy)``): (evaluations, hypervolume) after each iteration."""
+    return {
+        f"{n} ({store.get_search(n).strategy})": [(f.n_evaluated, f.hypervolume) for f in store.fronts(n)]
+        for n in searches
+    }
+
+
+def free_search_name(store: Store, base: str) -> str:
+    """``base``, or ``base-2``, ``base-3`` … whichever no search has yet."""
+    taken = {s.name for s in store.list_searches()}
+    if base not in taken:
+        return base
+    return next(f"{base}-{i}" for i in range(2, 10**6) if f"{base}-{i}" not in taken)
+
+
+def start_search(
+    supernet: str,
+    request: SearchRequest,
+    evaluation: EvaluationSettings | None = None,
+    *,
+    name: str | None = None,
+    storage: str | None = None,
+    on_start: StartCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> FrontReport:
+    """Search ``supernet`` (a checkpoint file or a registered name) to the request's budget.
+
+    Registers the supernet (by sha256, once), names the search (default
+    ``SUPERNET-STRATEGY-sSEED``, made unique), commits every result as it arrives, and
+    measures the test accuracy of the final front's members.
+    """
+    evaluation = evaluation or EvaluationSettings()
+    evaluation.check_resources()
+    loaded = resolve_supernet(supernet, storage)
+    Store.check_url(storage)
+    with open_evaluator(loaded, request.metrics, evaluation) as evaluator, Store.open(storage, create=True) as store:
+        record = register_supernet(store, loaded, supernet_name_hint(supernet))
+        name = name or free_search_name(store, f"{record.name}-{request.strategy}-s{request.seed}")
+        create_search(store, name, request, record.name, evaluation.to_dict())
+        return _run(store, name, loaded, evaluator, on_start, on_progress)
+
+
+def resume_search(
+    name: str,
+    *,
+    storage: str | None = None,
+    executor: str | None = None,
+    workers: int | None = None,
+    ray_address: str | None = None,
+    on_start: StartCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> FrontReport:
+    """Continue a killed or interrupted search from the database alone (other settings as it was started)."""
+    with Store.open(storage) as store:
+        record = store.get_search(name)
+        if record.supernet_name is None:
+            raise SearchError(f"search {name!r} has no supernet to evaluate with")
+        evaluation = EvaluationSettings.from_stored(
+            record.settings, executor=executor, workers=workers, ray_address=ray_address
+        )
+        evaluation.check_resources()
+        loaded = load_registered_supernet(store, record.supernet_name)
+        with open_evaluator(loaded, request_of(record).metrics, evaluation) as evaluator:
+            return _run(store, name, loaded, evaluator, on_start, on_progress)
+
+
+def _run(
+    store: Store,
+    name: str,
+    loaded: LoadedSupernet,
+    evaluator: Evaluator,
+    on_start: StartCallback | None,
+    on_progress: ProgressCallback | None,
+) -> FrontReport:
+    if on_start is not None:
+        counts = store.count_evaluations(name)
+        on_start(store.get_search(name), counts[EvaluationStatus.COMPLETE] + counts[EvaluationStatus.FAILED])
+    run_stored_search(store, name, loaded.supernet.space, loaded.supernet.spec, evaluator, on_progress)
+    report_test_accuracy(store, name, loaded)
+    return search_front(store, name)
