@@ -60,7 +60,7 @@ class SupernetRow(Base):
     spec: Mapped[dict[str, Any]]
     class_names: Mapped[list[Any]]
     checkpoint_path: Mapped[str] = mapped_column(Text)
-    checkpoint_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    checkpoint_sha256: Mapped[str] = mapped_column(String(64), index=True, unique=True)
     train_metrics: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -81,6 +81,8 @@ class SearchRow(Base):
     status: Mapped[str] = mapped_column(String(20))
     hv_reference: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     settings: Mapped[dict[str, Any]]
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the process holding the lease
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # its last sign
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
