@@ -3,7 +3,8 @@
 A row holds, for the *canonical* form of a subnet (so two genomes of the same
 network get the same row):
 
-* every gene index divided by its upper bound, in [0, 1] (0 for one-choice genes);
+* every gene index divided by its upper bound, in [0, 1] (0 for one-choice genes),
+  in the order of the genome schema (one column per gene, named as by ``gene_names``);
 * ``depth`` and ``unique_blocks`` as shares of ``max_depth``;
 * one active indicator per layer (1 where ``layer < depth``);
 * mean and min weight and activation bits of the active layers, as shares of 32;
@@ -24,6 +25,8 @@ import numpy as np
 from supernas.errors import SearchError
 from supernas.search_space import (
     FLOAT_BITS,
+    GENOME,
+    GenomeSchema,
     InputSpec,
     SearchSpace,
     SubnetConfig,
@@ -34,7 +37,6 @@ from supernas.search_space import (
     token_counts,
     upper_bounds,
 )
-from supernas.search_space.config import PER_LAYER
 
 COST_NAMES = ("params", "macs", "model_bytes")  # fields of Costs, in column order of FeatureEncoder.costs
 SUMMARY_NAMES = (
@@ -56,22 +58,30 @@ class FeatureEncoder:
     """Turns subnet genomes (or configs) of ``space`` into float feature rows.
 
     ``cache_size`` bounds the per-genome cache: it is emptied before a call
-    that would overfill it.
+    that would overfill it. Genomes follow ``schema`` (the genome schema).
     """
 
-    def __init__(self, space: SearchSpace, spec: InputSpec, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
+    def __init__(
+        self,
+        space: SearchSpace,
+        spec: InputSpec,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        schema: GenomeSchema = GENOME,
+    ) -> None:
         space.check_input(spec)
         self.space = space
         self.spec = spec
-        self._upper = upper_bounds(space)
+        self.schema = schema
+        self._upper = upper_bounds(space, schema)
         self._scale = 1.0 / np.maximum(self._upper, 1)
-        self._gene_index = self._choice_indices()
+        # per schema entry: the gene and its map from choice value to index (the genome's encoding)
+        self._value_index = [(gene, {v: i for i, v in enumerate(gene.choices(space))}) for gene in schema.genes]
         self._input_tokens = spec.num_patches(space.patch_size) + 1
         self._cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}  # genome bytes -> (features, costs)
         self._cache_size = cache_size
         active = [f"active[{i}]" for i in range(space.max_depth)]
         logs = [f"log_{n}" for n in COST_NAMES]
-        self.feature_names = tuple(gene_names(space) + active + list(SUMMARY_NAMES) + logs)  # one per column
+        self.feature_names = tuple(gene_names(space, schema) + active + list(SUMMARY_NAMES) + logs)  # one per column
 
     @property
     def n_features(self) -> int:
@@ -91,7 +101,8 @@ class FeatureEncoder:
             items = list(data)
             configs = [c for c in items if isinstance(c, SubnetConfig)]
             if len(configs) == len(items):
-                return np.array([encode(self.space, c) for c in configs], dtype=np.int64).reshape(-1, self.n_genes)
+                encoded = [encode(self.space, c, self.schema) for c in configs]
+                return np.array(encoded, dtype=np.int64).reshape(-1, self.n_genes)
             data = np.asarray(items)
         arr = np.atleast_2d(data)
         if arr.ndim != 2 or arr.shape[1] != self.n_genes:
@@ -104,7 +115,7 @@ class FeatureEncoder:
         if len(bad):
             row, col = bad[0]
             raise SearchError(
-                f"genome row {row}, gene {gene_names(self.space)[col]!r}: index {genomes[row, col]} "
+                f"genome row {row}, gene {gene_names(self.space, self.schema)[col]!r}: index {genomes[row, col]} "
                 f"is out of range; valid: 0..{self._upper[col]}"
             )
         return genomes
@@ -125,7 +136,7 @@ class FeatureEncoder:
             self._cache.clear()
             missing = dict(zip(keys, genomes))
         for key, genome in missing.items():
-            self._cache[key] = self._row(decode(self.space, genome))
+            self._cache[key] = self._row(decode(self.space, genome, self.schema))
         features = np.array([self._cache[k][0] for k in keys], dtype=np.float64).reshape(-1, self.n_features)
         exact = np.array([self._cache[k][1] for k in keys], dtype=np.int64).reshape(-1, len(COST_NAMES))
         return features, exact
@@ -143,27 +154,10 @@ class FeatureEncoder:
             _mean(token_counts(self.space, config, self.spec)) / self._input_tokens,
         ]
         active = [float(i < depth) for i in range(self.space.max_depth)]
-        genes = [index[value] for index, value in zip(self._gene_index, _gene_values(config))]
+        genes = [index[value] for gene, index in self._value_index for value in gene.values_of(config)]
         scaled = (np.array(genes) * self._scale).tolist()
         logs = [math.log(v) for v in cost_values]
         return np.array(scaled + active + summary + logs, dtype=np.float64), np.array(cost_values, dtype=np.int64)
-
-    def _choice_indices(self) -> list[dict[float, int]]:
-        """Per gene, a map from choice value to its index (the genome's encoding)."""
-        space = self.space
-        per_gene: list[tuple[float, ...]] = [space.depth, space.embed_dim, space.loops]
-        for name in PER_LAYER:
-            per_gene += [getattr(space, name)] * space.max_depth
-        per_gene += [space.keep_ratio] * space.num_reductions
-        return [{v: i for i, v in enumerate(choices)} for choices in per_gene]
-
-
-def _gene_values(config: SubnetConfig) -> list[float]:
-    """Gene values of ``config`` in genome order."""
-    values: list[float] = [config.depth, config.embed_dim, config.loops]
-    for name in PER_LAYER:
-        values += getattr(config, name)
-    return values + list(config.keep_ratio)
 
 
 def _mean(values: Sequence[int]) -> float:

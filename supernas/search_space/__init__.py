@@ -1,6 +1,10 @@
 """Search space, subnet configs, genome encoding and analytic costs."""
 
 from supernas.search_space.config import (
+    GENOME,
+    Gene,
+    GeneKind,
+    GenomeSchema,
     SubnetConfig,
     canonical,
     count_architectures,
@@ -17,8 +21,12 @@ from supernas.search_space.spec import InputSpec
 
 __all__ = [
     "FLOAT_BITS",
+    "GENOME",
     "PRESETS",
     "Costs",
+    "Gene",
+    "GeneKind",
+    "GenomeSchema",
     "InputSpec",
     "SearchSpace",
     "SubnetConfig",

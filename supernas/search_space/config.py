@@ -1,5 +1,8 @@
 """Subnet configs: one choice per gene, a canonical form and a stable id.
 
+:data:`GENOME` is the genome schema: the ordered list of genes, read by the
+genome encoding, the predictor features and the functions below.
+
 Which genes are *active* (matter for the network):
 
 * per-layer genes of layer ``i`` only when ``i < depth``;
@@ -20,15 +23,15 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
+from enum import Enum
 from typing import Any
 
 import numpy as np
 
 from supernas.errors import SearchSpaceError, choices_text
 from supernas.search_space.space import SearchSpace
-
-PER_LAYER = ("heads", "mlp_ratio", "lora_rank", "weight_bits", "act_bits")
 
 
 @dataclass(frozen=True)
@@ -81,38 +84,99 @@ class SubnetConfig:
         return cls(**kwargs)
 
 
-def validate(space: SearchSpace, config: SubnetConfig) -> None:
-    """Raise :class:`SearchSpaceError` naming the first gene outside ``space``."""
-    for name in ("depth", "embed_dim", "loops"):
-        _check_choice(space, name, getattr(config, name))
-    for name in PER_LAYER:
-        values = getattr(config, name)
-        if len(values) != space.max_depth:
+class GeneKind(Enum):
+    """How many genes one schema entry spans; the value reads "one <value>" in errors."""
+
+    GLOBAL = "global"  # one gene
+    PER_LAYER = "per layer"  # ``space.max_depth`` genes, one per layer
+    PER_REDUCTION = "per reduction point"  # ``space.num_reductions`` genes, one per reduction point
+
+
+@dataclass(frozen=True)
+class Gene:
+    """One entry of a genome schema: a config field encoded as choice indices."""
+
+    name: str  # readable gene name; a per-layer or per-reduction gene i reads ``name[i]``
+    space_field: str  # field of SearchSpace holding the sorted choices
+    config_field: str  # field of SubnetConfig holding the value (a tuple unless GLOBAL)
+    kind: GeneKind  # how many genes the entry spans
+
+    def count(self, space: SearchSpace) -> int:
+        """Number of genes of this entry in ``space``."""
+        if self.kind is GeneKind.GLOBAL:
+            return 1
+        return space.max_depth if self.kind is GeneKind.PER_LAYER else space.num_reductions
+
+    def labels(self, space: SearchSpace) -> list[str]:
+        """One readable name per gene, e.g. ``heads[3]``."""
+        if self.kind is GeneKind.GLOBAL:
+            return [self.name]
+        return [f"{self.name}[{i}]" for i in range(self.count(space))]
+
+    def choices(self, space: SearchSpace) -> tuple[Any, ...]:
+        """The sorted choices of each gene of this entry; a gene is an index into them."""
+        choices: tuple[Any, ...] = getattr(space, self.space_field)
+        return choices
+
+    def values_of(self, config: SubnetConfig) -> tuple[Any, ...]:
+        """The values of this entry's genes in ``config`` (one for a GLOBAL entry)."""
+        value = getattr(config, self.config_field)
+        return (value,) if self.kind is GeneKind.GLOBAL else tuple(value)
+
+    def field_value(self, values: Sequence[Any]) -> Any:
+        """The config field value holding gene values ``values`` (inverse of :meth:`values_of`)."""
+        return values[0] if self.kind is GeneKind.GLOBAL else tuple(values)
+
+
+@dataclass(frozen=True)
+class GenomeSchema:
+    """The genome order: gene entries, each spanning :meth:`Gene.count` consecutive genes.
+
+    Contract: ``config_type`` has the ``config_field`` of every entry and the
+    space has its ``space_field``; a genome decodes to a ``config_type``.
+    """
+
+    genes: tuple[Gene, ...]  # entries in genome order
+    config_type: type[SubnetConfig] = SubnetConfig  # the class a genome decodes to
+
+
+GENOME = GenomeSchema(  # the genome of SubnetConfig: the one list of its genes, in genome order
+    (
+        Gene("depth", "depth", "depth", GeneKind.GLOBAL),
+        Gene("embed_dim", "embed_dim", "embed_dim", GeneKind.GLOBAL),
+        Gene("loops", "loops", "loops", GeneKind.GLOBAL),
+        Gene("heads", "heads", "heads", GeneKind.PER_LAYER),
+        Gene("mlp_ratio", "mlp_ratio", "mlp_ratio", GeneKind.PER_LAYER),
+        Gene("lora_rank", "lora_rank", "lora_rank", GeneKind.PER_LAYER),
+        Gene("weight_bits", "weight_bits", "weight_bits", GeneKind.PER_LAYER),
+        Gene("act_bits", "act_bits", "act_bits", GeneKind.PER_LAYER),
+        Gene("keep_ratio", "keep_ratio", "keep_ratio", GeneKind.PER_REDUCTION),
+    )
+)
+
+
+def validate(space: SearchSpace, config: SubnetConfig, schema: GenomeSchema = GENOME) -> None:
+    """Raise :class:`SearchSpaceError` naming the first gene of ``schema`` outside ``space``."""
+    for gene in schema.genes:
+        values = gene.values_of(config)
+        count = gene.count(space)
+        if len(values) != count:
             raise SearchSpaceError(
-                f"subnet config field {name!r}: {len(values)} entries; valid: one per layer ({space.max_depth})"
+                f"subnet config field {gene.config_field!r}: {len(values)} entries; "
+                f"valid: one {gene.kind.value} ({count})"
             )
-        for layer, value in enumerate(values):
-            _check_choice(space, name, value, f"{name}[{layer}]")
-    if len(config.keep_ratio) != space.num_reductions:
-        raise SearchSpaceError(
-            f"subnet config field 'keep_ratio': {len(config.keep_ratio)} entries; "
-            f"valid: one per reduction point ({space.num_reductions})"
-        )
-    for j, value in enumerate(config.keep_ratio):
-        _check_choice(space, "keep_ratio", value, f"keep_ratio[{j}]")
+        choices = gene.choices(space)
+        for i, value in enumerate(values):
+            if value not in choices:
+                label = gene.config_field if gene.kind is GeneKind.GLOBAL else f"{gene.config_field}[{i}]"
+                raise SearchSpaceError(
+                    f"subnet config field {label!r}: {value!r} is not in the space; valid: {choices_text(choices)}"
+                )
 
 
-def _check_choice(space: SearchSpace, name: str, value: object, label: str | None = None) -> None:
-    valid = getattr(space, name)
-    if value not in valid:
-        raise SearchSpaceError(
-            f"subnet config field {label or name!r}: {value!r} is not in the space; valid: {choices_text(valid)}"
-        )
-
-
-def canonical(space: SearchSpace, config: SubnetConfig) -> SubnetConfig:
-    """Validate ``config`` and set its inactive genes to their first choice."""
-    validate(space, config)
+def canonical(space: SearchSpace, config: SubnetConfig, schema: GenomeSchema = GENOME) -> SubnetConfig:
+    """Validate ``config`` against the genes of ``schema`` and set its inactive genes to their first choice."""
+    validate(space, config, schema)
     depth = config.depth
     unique = config.unique_blocks
     loops = min(v for v in space.loops if math.ceil(depth / v) == unique)
@@ -138,63 +202,30 @@ def canonical(space: SearchSpace, config: SubnetConfig) -> SubnetConfig:
 
 
 def sample(space: SearchSpace, rng: np.random.Generator) -> SubnetConfig:
-    """A canonical config with every gene drawn uniformly from its choices."""
-
-    def pick(choices: tuple[Any, ...], n: int | None = None) -> Any:
-        idx = rng.integers(len(choices), size=n)
-        return choices[idx] if n is None else tuple(choices[i] for i in idx)
-
-    d = space.max_depth
-    config = SubnetConfig(
-        depth=pick(space.depth),
-        embed_dim=pick(space.embed_dim),
-        loops=pick(space.loops),
-        heads=pick(space.heads, d),
-        mlp_ratio=pick(space.mlp_ratio, d),
-        lora_rank=pick(space.lora_rank, d),
-        weight_bits=pick(space.weight_bits, d),
-        act_bits=pick(space.act_bits, d),
-        keep_ratio=pick(space.keep_ratio, space.num_reductions),
-    )
-    return canonical(space, config)
+    """A canonical config with every gene drawn uniformly from its choices (in genome order)."""
+    values: dict[str, Any] = {}
+    for gene in GENOME.genes:
+        choices = gene.choices(space)
+        values[gene.config_field] = gene.field_value(
+            [choices[i] for i in rng.integers(len(choices), size=gene.count(space))]
+        )
+    return canonical(space, SubnetConfig(**values))
 
 
 def largest(space: SearchSpace) -> SubnetConfig:
     """The most expensive config: deepest, widest, no sharing, no pruning, float."""
-    d = space.max_depth
-    return canonical(
-        space,
-        SubnetConfig(
-            depth=d,
-            embed_dim=space.embed_dim[-1],
-            loops=space.loops[0],
-            heads=(space.heads[-1],) * d,
-            mlp_ratio=(space.mlp_ratio[-1],) * d,
-            lora_rank=(space.lora_rank[-1],) * d,
-            weight_bits=(space.weight_bits[-1],) * d,
-            act_bits=(space.act_bits[-1],) * d,
-            keep_ratio=(space.keep_ratio[-1],) * space.num_reductions,
-        ),
-    )
+    return canonical(space, replace(_at_choice(space, -1), loops=space.loops[0]))  # one loop: no sharing
 
 
 def smallest(space: SearchSpace) -> SubnetConfig:
     """The cheapest config: shallowest, narrowest, most shared, fewest bits."""
-    d = space.max_depth
-    return canonical(
-        space,
-        SubnetConfig(
-            depth=space.depth[0],
-            embed_dim=space.embed_dim[0],
-            loops=space.loops[-1],
-            heads=(space.heads[0],) * d,
-            mlp_ratio=(space.mlp_ratio[0],) * d,
-            lora_rank=(space.lora_rank[0],) * d,
-            weight_bits=(space.weight_bits[0],) * d,
-            act_bits=(space.act_bits[0],) * d,
-            keep_ratio=(space.keep_ratio[0],) * space.num_reductions,
-        ),
-    )
+    return canonical(space, replace(_at_choice(space, 0), loops=space.loops[-1]))  # most loops: most sharing
+
+
+def _at_choice(space: SearchSpace, index: int) -> SubnetConfig:
+    """A (not canonical) config with every gene at choice ``index`` of its choices."""
+    values = {g.config_field: g.field_value([g.choices(space)[index]] * g.count(space)) for g in GENOME.genes}
+    return SubnetConfig(**values)
 
 
 def count_architectures(space: SearchSpace) -> int:

@@ -1,73 +1,62 @@
 """Integer genome encoding of subnet configs, for pymoo and the predictors.
 
-Gene order: depth, embed_dim, loops, then ``max_depth`` genes each for heads,
-mlp_ratio, lora_rank, weight_bits and act_bits, then one keep_ratio gene per
-reduction point. Each gene is the index of the choice in the space's sorted
-choice tuple, so the bounds are ``0 .. len(choices) - 1``.
+The gene order is the genome schema :data:`~supernas.search_space.config.GENOME`:
+its entries in order, each spanning one gene (global), ``max_depth`` genes (per
+layer) or one gene per reduction point. Each gene is the index of the choice in
+the space's sorted choice tuple, so the bounds are ``0 .. len(choices) - 1``.
+Every function takes the schema as ``schema``, :data:`GENOME` unless given.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from supernas.errors import SearchSpaceError
-from supernas.search_space.config import PER_LAYER, SubnetConfig, canonical
+from supernas.search_space.config import GENOME, GenomeSchema, SubnetConfig, canonical
 from supernas.search_space.space import SearchSpace
 
-SCALAR_GENES = ("depth", "embed_dim", "loops")
 
-
-def gene_names(space: SearchSpace) -> list[str]:
+def gene_names(space: SearchSpace, schema: GenomeSchema = GENOME) -> list[str]:
     """One readable name per gene, e.g. ``heads[3]``."""
-    names = list(SCALAR_GENES)
-    for name in PER_LAYER:
-        names += [f"{name}[{i}]" for i in range(space.max_depth)]
-    names += [f"keep_ratio[{j}]" for j in range(space.num_reductions)]
-    return names
+    return [label for gene in schema.genes for label in gene.labels(space)]
 
 
-def _gene_choices(space: SearchSpace) -> list[tuple[object, ...]]:
-    choices = [getattr(space, name) for name in SCALAR_GENES]
-    for name in PER_LAYER:
-        choices += [getattr(space, name)] * space.max_depth
-    choices += [space.keep_ratio] * space.num_reductions
-    return choices
-
-
-def upper_bounds(space: SearchSpace) -> np.ndarray:
+def upper_bounds(space: SearchSpace, schema: GenomeSchema = GENOME) -> np.ndarray:
     """Largest valid index of each gene (lower bounds are all 0)."""
-    return np.array([len(c) - 1 for c in _gene_choices(space)], dtype=np.int64)
+    bounds = [len(gene.choices(space)) - 1 for gene in schema.genes for _ in range(gene.count(space))]
+    return np.array(bounds, dtype=np.int64)
 
 
-def encode(space: SearchSpace, config: SubnetConfig) -> np.ndarray:
+def encode(space: SearchSpace, config: SubnetConfig, schema: GenomeSchema = GENOME) -> np.ndarray:
     """The genome of ``config`` (canonicalised first)."""
-    config = canonical(space, config)
-    values: list[object] = [config.depth, config.embed_dim, config.loops]
-    for name in PER_LAYER:
-        values += list(getattr(config, name))
-    values += list(config.keep_ratio)
-    return np.array([c.index(v) for c, v in zip(_gene_choices(space), values)], dtype=np.int64)
+    config = canonical(space, config, schema)
+    indices: list[int] = []
+    for gene in schema.genes:
+        choices = gene.choices(space)
+        indices += [choices.index(value) for value in gene.values_of(config)]
+    return np.array(indices, dtype=np.int64)
 
 
-def decode(space: SearchSpace, genome: Sequence[int] | np.ndarray) -> SubnetConfig:
-    """The canonical config of ``genome``; indices out of bounds raise."""
+def decode(space: SearchSpace, genome: Sequence[int] | np.ndarray, schema: GenomeSchema = GENOME) -> SubnetConfig:
+    """The canonical config of ``genome`` (a ``schema.config_type``); indices out of bounds raise."""
     genes = np.asarray(genome).astype(np.int64).tolist()
-    choices = _gene_choices(space)
-    if len(genes) != len(choices):
-        raise SearchSpaceError(f"genome has {len(genes)} genes; valid: {len(choices)} for this space")
-    for name, c, g in zip(gene_names(space), choices, genes):
-        if not 0 <= g < len(c):
-            raise SearchSpaceError(f"genome gene {name!r}: index {g} is out of range; valid: 0..{len(c) - 1}")
-    values = [c[g] for c, g in zip(choices, genes)]
-    d = space.max_depth
-    per_layer = {name: tuple(values[3 + k * d : 3 + (k + 1) * d]) for k, name in enumerate(PER_LAYER)}
-    config = SubnetConfig(
-        depth=values[0],  # type: ignore[arg-type]
-        embed_dim=values[1],  # type: ignore[arg-type]
-        loops=values[2],  # type: ignore[arg-type]
-        keep_ratio=tuple(values[3 + len(PER_LAYER) * d :]),  # type: ignore[arg-type]
-        **per_layer,  # type: ignore[arg-type]
-    )
-    return canonical(space, config)
+    expected = sum(gene.count(space) for gene in schema.genes)
+    if len(genes) != expected:
+        raise SearchSpaceError(f"genome has {len(genes)} genes; valid: {expected} for this space")
+    values: dict[str, Any] = {}
+    start = 0
+    for gene in schema.genes:
+        choices = gene.choices(space)
+        indices = genes[start : start + gene.count(space)]
+        bad = [k for k, index in enumerate(indices) if not 0 <= index < len(choices)]
+        if bad:
+            label = gene.labels(space)[bad[0]]
+            raise SearchSpaceError(
+                f"genome gene {label!r}: index {indices[bad[0]]} is out of range; valid: 0..{len(choices) - 1}"
+            )
+        values[gene.config_field] = gene.field_value([choices[i] for i in indices])
+        start += len(indices)
+    return canonical(space, schema.config_type(**values), schema)
