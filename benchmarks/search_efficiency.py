@@ -32,13 +32,8 @@ from supernas.search import Trial, hypervolume, make_strategy, nondominated, par
 from supernas.search.engine import EvalResult, Evaluator
 from supernas.search.objectives import to_minimization
 from supernas.search_space import InputSpec, SearchSpace, SubnetConfig
-from supernas.testing import (
-    SYNTHETIC_SPACE,
-    SYNTHETIC_SPEC,
-    SyntheticEvaluator,
-    enumerate_configs,
-    synthetic_metrics,
-)
+from supernas.search_space.enumerate import enumerate_configs
+from supernas.testing import SYNTHETIC_SPACE, SYNTHETIC_SPEC, SyntheticEvaluator, synthetic_metrics
 
 STRATEGIES = ("linas", "nsga2", "random", "optuna")
 BUDGETS = (50, 100, 200)

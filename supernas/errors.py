@@ -17,8 +17,11 @@ class SupernasError(Exception):
 
     ``SupernasError("0 is out of range; valid: an integer >= 1", field="budget")``
     reads ``budget 0 is out of range; …`` in Python and ``--budget 0 is out of
-    range; …`` at the command line.
+    range; …`` at the command line. ``exit_code`` is the CLI's: 2 for input the user
+    can fix (the default), 1 for a failure at run time (the subclasses below).
     """
+
+    exit_code = 2
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -60,6 +63,28 @@ class StorageError(SupernasError):
 
 class SearchError(SupernasError):
     """A search is misconfigured or cannot continue."""
+
+
+class SearchBusyError(SearchError):
+    """Another live process holds the search's lease (one writer per search)."""
+
+
+class StorageLostError(StorageError):
+    """The database went away (deleted, replaced, unreachable) while a command was writing to it."""
+
+    exit_code = 1
+
+
+class LeaseLostError(SearchError):
+    """Another process took over a search this process was running (its heartbeat had gone stale)."""
+
+    exit_code = 1
+
+
+class TrainingDivergedError(TrainingError):
+    """Training produced a non-finite loss; the last good checkpoint is kept."""
+
+    exit_code = 1
 
 
 class WorkerError(SupernasError):

@@ -16,16 +16,15 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 import math
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from supernas.search_space import InputSpec, SearchSpace, SubnetConfig, canonical, costs, token_counts
+from supernas.search_space import InputSpec, SearchSpace, SubnetConfig, costs, token_counts
 from supernas.search_space.presets import TINY_FIELDS
 
 if TYPE_CHECKING:
@@ -132,41 +131,3 @@ class SyntheticEvaluator:
         for i, config in enumerate(configs):
             self.calls += 1
             on_result(i, EvalResult(synthetic_metrics(self.space, self.spec, config), worker="synthetic"))
-
-
-def enumerate_configs(space: SearchSpace) -> Iterator[SubnetConfig]:
-    """Every canonical config of ``space`` exactly once."""
-    d_max = space.max_depth
-    for depth, embed in itertools.product(space.depth, space.embed_dim):
-        loops_by_blocks: dict[int, int] = {}
-        for loops in space.loops:
-            loops_by_blocks.setdefault(math.ceil(depth / loops), loops)
-        for unique, loops in loops_by_blocks.items():
-            widths = itertools.product(itertools.product(space.heads, space.mlp_ratio), repeat=unique)
-            loras = (
-                itertools.product(space.lora_rank, repeat=depth) if unique < depth else [(space.lora_rank[0],) * depth]
-            )
-            points = sum(1 for p in space.reduction_layers if p < depth)
-            for width, lora, bits, keep in itertools.product(
-                list(widths),
-                list(loras),
-                list(itertools.product(itertools.product(space.weight_bits, space.act_bits), repeat=depth)),
-                list(itertools.product(space.keep_ratio, repeat=points)),
-            ):
-                pad = d_max - unique
-                heads = tuple(h for h, _ in width) + (space.heads[0],) * pad
-                mlp = tuple(m for _, m in width) + (space.mlp_ratio[0],) * pad
-                yield canonical(
-                    space,
-                    SubnetConfig(
-                        depth=depth,
-                        embed_dim=embed,
-                        loops=loops,
-                        heads=heads,
-                        mlp_ratio=mlp,
-                        lora_rank=tuple(lora) + (space.lora_rank[0],) * (d_max - depth),
-                        weight_bits=tuple(w for w, _ in bits) + (space.weight_bits[0],) * (d_max - depth),
-                        act_bits=tuple(a for _, a in bits) + (space.act_bits[0],) * (d_max - depth),
-                        keep_ratio=tuple(keep) + (space.keep_ratio[0],) * (space.num_reductions - points),
-                    ),
-                )

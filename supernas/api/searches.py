@@ -18,14 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from supernas.api.evaluation import EvaluationSettings, open_evaluator
+from supernas.api.lease import SearchLease
 from supernas.api.supernets import load_registered_supernet, register_supernet, resolve_supernet, supernet_name_hint
-from supernas.errors import SearchError, choices_text
+from supernas.errors import LeaseLostError, SearchError, StorageLostError, choices_text
 from supernas.predictors import FitResult
 from supernas.search.engine import EvalResult, Evaluator, Progress, SearchResult, run_search
 from supernas.search.objectives import Constraint, Metric, needed_metrics, parse_constraint, parse_objectives
-from supernas.search.strategies import STRATEGIES, Candidate, Trial, make_strategy
-from supernas.search_space import InputSpec, SearchSpace, SubnetConfig
+from supernas.search.strategies import STRATEGIES, Candidate, Strategy, Trial, make_strategy
+from supernas.search_space import InputSpec, SearchSpace, SubnetConfig, count_architectures
 from supernas.store import EvaluationRecord, EvaluationStatus, SearchRecord, SearchStatus, Store
+from supernas.store.store import check_name
 from supernas.supernet.checkpoint import LoadedSupernet
 from supernas.supernet.measure import SubnetMeasurer
 
@@ -58,12 +60,21 @@ class SearchRequest:
     ) -> SearchRequest:
         if strategy not in STRATEGIES:
             raise SearchError(f"unknown strategy {strategy!r}; valid: {choices_text(STRATEGIES)}", field="strategy")
-        if batch_size < 1:
-            raise SearchError(f"{batch_size} is out of range; valid: an integer >= 1", field="batch_size")
+        _check_int("batch_size", batch_size, 1, MAX_BATCH)
+        _check_int("budget", budget, 1, MAX_BUDGET)
+        _check_int("seed", seed, 0, MAX_SEED)
         if budget < batch_size:
             raise SearchError(
                 f"{budget} is smaller than `batch_size` {batch_size}; valid: a budget >= the batch", field="budget"
             )
+        unknown = sorted(set(options or {}) - set(STRATEGY_OPTIONS.get(strategy, {})))
+        if unknown:
+            valid = choices_text(STRATEGY_OPTIONS.get(strategy, {})) or "none"
+            raise SearchError(f"strategy {strategy!r} has no option {unknown[0]!r}; valid: {valid}")
+        for option, value in (options or {}).items():
+            choices = STRATEGY_OPTIONS[strategy][option]
+            if value not in choices:
+                raise SearchError(f"{value!r} is not valid; valid: {choices_text(choices)}", field=option)
         return cls(
             objectives=parse_objectives(objectives),
             constraints=tuple(parse_constraint(c) for c in constraints),
@@ -78,6 +89,36 @@ class SearchRequest:
     def metrics(self) -> list[str]:
         """Metrics every evaluation must return."""
         return needed_metrics(self.objectives, self.constraints)
+
+    def strategy_for(self, space: SearchSpace, spec: InputSpec) -> Strategy:
+        """The request's strategy on ``space``; a budget beyond the space's architectures is an error."""
+        count = count_architectures(space)
+        if self.budget > count:
+            raise SearchError(
+                f"{self.budget} is more than the {count} distinct architectures of the space; valid: 1..{count}",
+                field="budget",
+            )
+        return make_strategy(
+            self.strategy,
+            space,
+            spec,
+            self.objectives,
+            self.constraints,
+            self.seed,
+            self.batch_size,
+            **self.options,
+        )
+
+
+MAX_BUDGET = 1_000_000  # distinct architectures one search may measure
+MAX_BATCH = 10_000  # architectures per iteration
+MAX_SEED = 2**32 - 1  # seeds are unsigned 32-bit (NumPy, scikit-learn and pymoo all take them)
+STRATEGY_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {"optuna": {"sampler": ("nsga2", "tpe")}}
+
+
+def _check_int(field: str, value: int, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SearchError(f"{value!r} is out of range; valid: an integer in {low}..{high}", field=field)
 
 
 def create_search(
@@ -115,20 +156,27 @@ def request_of(record: SearchRecord) -> SearchRequest:
 
 
 class StoreRecorder:
-    """Commits every step of a running search, each in its own transaction."""
+    """Commits every step of a running search, each in its own transaction.
 
-    def __init__(self, store: Store, search: str) -> None:
-        self.store, self.search = store, search
+    ``guard()`` runs before every write (the lease check: it raises once another
+    process has taken the search over).
+    """
+
+    def __init__(self, store: Store, search: str, guard: Callable[[], None] = lambda: None) -> None:
+        self.store, self.search, self.guard = store, search, guard
 
     def on_batch(self, iteration: int, candidates: Sequence[Candidate]) -> None:
+        self.guard()
         self.store.add_pending(
             self.search, iteration, [(c.config.arch_id, c.config.to_dict(), c.predictions) for c in candidates]
         )
 
     def on_start(self, iteration: int, config: SubnetConfig) -> None:
+        self.guard()
         self.store.mark_running(self.search, config.arch_id)
 
     def on_result(self, iteration: int, config: SubnetConfig, result: EvalResult) -> None:
+        self.guard()
         if result.metrics is not None:
             self.store.complete(
                 self.search, config.arch_id, result.metrics, result.worker, result.device, result.seconds
@@ -139,15 +187,18 @@ class StoreRecorder:
             )
 
     def on_front(self, iteration: int, members: list[str], hypervolume: float, n_evaluated: int) -> None:
+        self.guard()
         self.store.add_front(self.search, iteration, members, hypervolume, n_evaluated)
 
     def on_fits(self, iteration: int, fits: Mapping[str, FitResult]) -> None:
+        self.guard()
         for objective, fit in fits.items():
             self.store.add_predictor_fit(
                 self.search, iteration, objective, fit.kind, fit.kendall_tau, fit.mape, fit.n_train, fit.to_dict()
             )
 
     def on_reference(self, reference: list[float]) -> None:
+        self.guard()
         self.store.set_hv_reference(self.search, reference)
 
 
@@ -168,38 +219,37 @@ def run_stored_search(
     evaluator: Evaluator,
     progress: ProgressCallback | None = None,
 ) -> SearchResult:
-    """Run (or resume) the stored search ``search`` to its budget."""
+    """Run (or resume) the stored search ``search`` to its budget, as its one writer.
+
+    Takes the search's lease first (a live process running it makes this raise
+    ``SearchBusyError`` before anything is written); the status ends COMPLETE,
+    INTERRUPTED (Ctrl-C, SIGTERM: resumable), or FAILED.
+    """
     record = store.get_search(search)
     request = request_of(record)
-    strategy = make_strategy(
-        request.strategy,
-        space,
-        spec,
-        request.objectives,
-        request.constraints,
-        request.seed,
-        request.batch_size,
-        **request.options,
-    )
-    store.reset_running(search)
-    store.set_search_status(search, SearchStatus.RUNNING)
-    try:
-        result = run_search(
-            strategy,
-            evaluator,
-            request.budget,
-            StoreRecorder(store, search),
-            history(store, search),
-            record.hv_reference,
-            progress,
-        )
-    except KeyboardInterrupt:
-        store.set_search_status(search, SearchStatus.INTERRUPTED)
-        raise
-    except Exception:
-        store.set_search_status(search, SearchStatus.FAILED)
-        raise
-    store.set_search_status(search, SearchStatus.COMPLETE)
+    strategy = request.strategy_for(space, spec)
+    with SearchLease(store, search) as lease:
+        store.reset_running(search)
+        store.set_search_status(search, SearchStatus.RUNNING)
+        try:
+            result = run_search(
+                strategy,
+                evaluator,
+                request.budget,
+                StoreRecorder(store, search, lease.check),
+                history(store, search),
+                record.hv_reference,
+                progress,
+            )
+        except (StorageLostError, LeaseLostError):
+            raise  # the row is gone or another process owns it now: nothing to mark
+        except KeyboardInterrupt:
+            store.set_search_status(search, SearchStatus.INTERRUPTED)
+            raise
+        except Exception:
+            store.set_search_status(search, SearchStatus.FAILED)
+            raise
+        store.set_search_status(search, SearchStatus.COMPLETE)
     return result
 
 
@@ -419,8 +469,11 @@ def start_search(
     measures the test accuracy of the final front's members.
     """
     evaluation = evaluation or EvaluationSettings()
+    if name is not None:
+        check_name(name, "search name")
     evaluation.check_resources()
     loaded = resolve_supernet(supernet, storage)
+    request.strategy_for(loaded.supernet.space, loaded.supernet.spec)  # the budget fits, the options build
     Store.check_url(storage)
     with open_evaluator(loaded, request.metrics, evaluation) as evaluator, Store.open(storage, create=True) as store:
         record = register_supernet(store, loaded, supernet_name_hint(supernet))

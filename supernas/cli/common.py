@@ -87,7 +87,7 @@ def handle_errors(func: F) -> F:
         except SupernasError as exc:
             if os.environ.get("SUPERNAS_DEBUG") == "1":
                 traceback.print_exc()
-            raise fail(error_text(exc), 2) from None
+            raise fail(error_text(exc), exc.exit_code) from None
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
         except Exception as exc:

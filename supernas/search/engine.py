@@ -21,7 +21,7 @@ from supernas.search.pareto import hypervolume, nondominated, reference_point
 from supernas.search.strategies import Candidate, LinasStrategy, Strategy, Trial
 from supernas.search_space import SubnetConfig
 
-STALL_LIMIT = 25  # consecutive batches without a new architecture before the search gives up
+STALL_LIMIT = 25  # consecutive batches without a new architecture before the search fails
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,11 @@ def run_search(
         if progress is not None:
             progress(Progress(iteration, len(trials), budget, result.hypervolumes[-1], len(result.front)))
         iteration += 1
+    if len(trials) < budget:
+        raise SearchError(
+            f"strategy {strategy.name!r} proposed no unmeasured architecture in {STALL_LIMIT} batches; "
+            f"{len(trials)} of the budget {budget} measured (the space has {strategy.n_architectures} architectures)"
+        )
     result.trials = list(trials.values())
     return result
 

@@ -19,6 +19,7 @@ from supernas.search_space import (
     SearchSpace,
     SubnetConfig,
     canonical,
+    count_architectures,
     decode,
     encode,
     largest,
@@ -26,6 +27,10 @@ from supernas.search_space import (
     smallest,
     upper_bounds,
 )
+from supernas.search_space.enumerate import enumerate_configs
+
+ENUMERATION_LIMIT = 100_000  # spaces up to this many architectures may be enumerated to find unmeasured ones
+OPTUNA_ATTEMPTS = 5  # sampler proposals per requested config before random unmeasured ones are enqueued
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,7 @@ class Strategy(ABC):
         self.rng = np.random.default_rng([seed, 7])
         self.upper = upper_bounds(space)
         self.measured: dict[str, Trial] = {}  # every trial told so far, by arch_id
+        self.n_architectures = count_architectures(space)  # distinct networks of the space
 
     @abstractmethod
     def ask(self, n: int) -> list[Candidate]:
@@ -88,7 +94,12 @@ class Strategy(ABC):
             self.measured[trial.config.arch_id] = trial
 
     def _random_unmeasured(self, n: int, taken: set[str]) -> list[Candidate]:
-        """Up to ``n`` random configs outside ``taken`` and the measured ones."""
+        """Up to ``n`` random configs outside ``taken`` and the measured ones.
+
+        Random draws first; when they keep hitting measured configs in a small space,
+        the rest come from a seeded shuffle of the space's enumeration, so every
+        unmeasured architecture can be reached.
+        """
         out: list[Candidate] = []
         for _ in range(50 * n):
             if len(out) == n:
@@ -97,12 +108,19 @@ class Strategy(ABC):
             if config.arch_id not in taken and config.arch_id not in self.measured:
                 taken.add(config.arch_id)
                 out.append(Candidate(config))
+        if len(out) < n and self.n_architectures <= ENUMERATION_LIMIT:
+            rest = [c for c in enumerate_configs(self.space) if c.arch_id not in taken | self.measured.keys()]
+            out += [Candidate(rest[i]) for i in self.rng.permutation(len(rest))[: n - len(out)]]
         return out
 
     def _initial(self, n: int) -> list[Candidate]:
-        """The extremes of the space, then random configs."""
-        extremes = [Candidate(largest(self.space)), Candidate(smallest(self.space))][:n]
-        return extremes + self._random_unmeasured(n - len(extremes), {c.config.arch_id for c in extremes})
+        """The extremes of the space not measured yet, then random configs."""
+        extremes: dict[str, Candidate] = {}
+        for config in (largest(self.space), smallest(self.space)):
+            if config.arch_id not in self.measured:
+                extremes.setdefault(config.arch_id, Candidate(config))
+        chosen = list(extremes.values())[:n]
+        return chosen + self._random_unmeasured(n - len(chosen), {c.config.arch_id for c in chosen})
 
     def _decode(self, genome: np.ndarray) -> SubnetConfig:
         return canonical(self.space, decode(self.space, np.asarray(genome, dtype=int)))
@@ -209,29 +227,46 @@ class OptunaStrategy(Strategy):
         return trial.user_attrs["constraints"]  # type: ignore[no-any-return]
 
     def ask(self, n: int) -> list[Candidate]:
-        self.pending, out = [], []
-        for _ in range(n):
-            trial = self.study.ask()
-            genome = np.array([trial.suggest_int(f"g{i}", 0, int(u)) for i, u in enumerate(self.upper)])
-            config = self._decode(genome)
-            self.pending.append((trial, config.arch_id))
-            out.append(Candidate(config))
-        return out
+        """``n`` unmeasured configs: the sampler's proposals, each already measured one told its known result at
+        once and asked again; when the sampler keeps repeating itself (a small, well-explored space), random
+        unmeasured configs are enqueued as its next trials."""
+        self.pending = []
+        out: dict[str, Candidate] = {}
+        for _ in range(OPTUNA_ATTEMPTS * n):
+            if len(out) == n:
+                break
+            self._propose(out)
+        for fill in self._random_unmeasured(n - len(out), set(out)):
+            self.study.enqueue_trial({f"g{i}": int(g) for i, g in enumerate(encode(self.space, fill.config))})
+            self._propose(out)
+        return list(out.values())
+
+    def _propose(self, out: dict[str, Candidate]) -> None:
+        """Ask the sampler once; keep a new config in ``out``, answer a measured one right away."""
+        trial = self.study.ask()
+        config = self._decode(np.array([trial.suggest_int(f"g{i}", 0, int(u)) for i, u in enumerate(self.upper)]))
+        if config.arch_id in self.measured:
+            self._tell_one(trial, self.measured[config.arch_id].metrics)
+            return
+        self.pending.append((trial, config.arch_id))
+        out.setdefault(config.arch_id, Candidate(config))
 
     def tell(self, trials: Sequence[Trial]) -> None:
         super().tell(trials)
+        for trial, arch_id in self.pending:
+            self._tell_one(trial, self.measured[arch_id].metrics)
+
+    def _tell_one(self, trial: Any, metrics: dict[str, float] | None) -> None:
         from optuna.trial import TrialState
 
-        for trial, arch_id in self.pending:
-            metrics = self.measured[arch_id].metrics
-            if metrics is None:
-                if self.constraints:
-                    trial.set_user_attr("constraints", [1.0] * len(self.constraints))
-                self.study.tell(trial, state=TrialState.FAIL)
-                continue
+        if metrics is None:
             if self.constraints:
-                trial.set_user_attr("constraints", [c.violation(metrics[c.metric]) for c in self.constraints])
-            self.study.tell(trial, [metrics[m.name] for m in self.objectives])
+                trial.set_user_attr("constraints", [1.0] * len(self.constraints))
+            self.study.tell(trial, state=TrialState.FAIL)
+            return
+        if self.constraints:
+            trial.set_user_attr("constraints", [c.violation(metrics[c.metric]) for c in self.constraints])
+        self.study.tell(trial, [metrics[m.name] for m in self.objectives])
 
 
 class LinasStrategy(Strategy):

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import os
+import socket
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from supernas.errors import StorageError
+from supernas.errors import LeaseLostError, SearchBusyError, StorageError, StorageLostError
 from supernas.store import migrations
 from supernas.store.models import (
     EvaluationRow,
@@ -134,14 +136,24 @@ class Store:
       retried ``add_pending`` a no-op, ``complete`` never duplicates a row and a
       COMPLETE row is never overwritten by ``fail``;
     * records returned are frozen copies, detached from any session;
+    * registration is idempotent under races: one supernet row per checkpoint
+      sha256 (a concurrent insert of the same checkpoint returns the row that won);
+    * a search has one writer: :meth:`acquire_lease` takes it atomically (compare
+      and set on the owner), :meth:`renew_lease` is its heartbeat, and a lease whose
+      owner is dead (its process is gone, or its heartbeat is stale) is taken over;
+    * a SQLite file deleted or replaced while the store is open is detected before
+      the next commit (:class:`StorageLostError`): nothing is ever written to a
+      database nobody can read;
     * SQLite is opened in WAL mode with a busy timeout and foreign keys on, so
       readers never see "database is locked" while a search writes;
-    * a store is used by one process; open a new one after ``fork()``.
+    * a store is used by one process (any number of threads); open a new one after ``fork()``.
     """
 
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine, self.url = engine, url
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._file = _sqlite_file(url)  # the SQLite database file (None for other backends)
+        self._identity: tuple[int, int] | None = None  # its (device, inode) once open
 
     @classmethod
     def open(cls, url: str | None = None, *, create: bool = False) -> Store:
@@ -167,6 +179,8 @@ class Store:
         except StorageError:
             engine.dispose()
             raise
+        if store._file is not None:
+            store._identity = _identity(store._file)
         return store
 
     @staticmethod
@@ -184,20 +198,37 @@ class Store:
         self.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        """The one place a session is opened, committed or rolled back."""
+    def _transaction(self, conflicts: bool = False) -> Iterator[Session]:
+        """The one place a session is opened, committed or rolled back.
+
+        With ``conflicts`` a unique-constraint violation raises :class:`_Conflict` (the
+        caller looks again) instead of a :class:`StorageError`.
+        """
         session = self._sessions()
         try:
             yield session
+            self._check_file()
             session.commit()
         except StorageError:
             session.rollback()
             raise
+        except IntegrityError as exc:
+            session.rollback()
+            if conflicts:
+                raise _Conflict from None
+            raise StorageError(f"storage {self.url!r}: {_first_line(exc)}") from None
         except SQLAlchemyError as exc:
             session.rollback()
             raise StorageError(f"storage {self.url!r}: {_first_line(exc)}") from None
         finally:
             session.close()
+
+    def _check_file(self) -> None:
+        """Refuse to commit into a SQLite file that was deleted or replaced since the store opened it."""
+        if self._identity is not None and self._file is not None and _identity(self._file) != self._identity:
+            raise StorageLostError(
+                f"database {str(self._file)!r} was deleted or replaced while in use; nothing more is written to it"
+            )
 
     # supernets
 
@@ -212,25 +243,35 @@ class Store:
         checkpoint_sha256: str,
         train_metrics: dict[str, Any],
     ) -> SupernetRecord:
-        """Register a supernet; the same name and checkpoint again returns the existing record."""
-        with self._transaction() as s:
-            row = s.scalar(select(SupernetRow).where(SupernetRow.name == name))
-            if row is not None:
-                if row.checkpoint_sha256 != checkpoint_sha256:
-                    raise StorageError(f"supernet name {name!r} is taken by another checkpoint; choose another name")
-                return _supernet(row)
-            row = SupernetRow(
-                name=name,
-                task=task,
-                space=space,
-                spec=spec,
-                class_names=list(class_names),
-                checkpoint_path=checkpoint_path,
-                checkpoint_sha256=checkpoint_sha256,
-                train_metrics=train_metrics,
-            )
-            s.add(row)
-            return _supernet(row)
+        """Register a supernet, once per checkpoint: a checkpoint already registered (under any name, also by a
+        concurrent process) returns its existing record; a name taken by another checkpoint is an error."""
+        check_name(name, "supernet name")
+        for _ in range(3):  # a concurrent insert of the same checkpoint or name makes us look again
+            try:
+                with self._transaction(conflicts=True) as s:
+                    row = s.scalar(select(SupernetRow).where(SupernetRow.checkpoint_sha256 == checkpoint_sha256))
+                    if row is not None:
+                        return _supernet(row)
+                    if s.scalar(select(SupernetRow.id).where(SupernetRow.name == name)) is not None:
+                        raise StorageError(
+                            f"supernet name {name!r} is taken by another checkpoint; choose another name"
+                        )
+                    row = SupernetRow(
+                        name=name,
+                        task=task,
+                        space=space,
+                        spec=spec,
+                        class_names=list(class_names),
+                        checkpoint_path=checkpoint_path,
+                        checkpoint_sha256=checkpoint_sha256,
+                        train_metrics=train_metrics,
+                    )
+                    s.add(row)
+                    s.flush()
+                    return _supernet(row)
+            except _Conflict:
+                continue
+        raise StorageError(f"supernet {name!r}: registration kept conflicting with concurrent writers; try again")
 
     def get_supernet(self, name: str) -> SupernetRecord:
         with self._transaction() as s:
@@ -263,10 +304,32 @@ class Store:
         supernet_name: str | None = None,
         settings: dict[str, Any] | None = None,
     ) -> SearchRecord:
-        """Create a search in status RUNNING; a taken name is an error."""
-        with self._transaction() as s:
+        """Create a search in status RUNNING; a taken name is an error (also when a concurrent process takes it)."""
+        check_name(name, "search name")
+        taken = StorageError(f"search name {name!r} is taken; choose another `name` or `supernas resume {name}`")
+        try:
+            return self._create_search(
+                name, strategy, objectives, constraints, budget, batch_size, seed, supernet_name, settings, taken
+            )
+        except _Conflict:
+            raise taken from None
+
+    def _create_search(
+        self,
+        name: str,
+        strategy: str,
+        objectives: list[dict[str, str]],
+        constraints: list[str],
+        budget: int,
+        batch_size: int,
+        seed: int,
+        supernet_name: str | None,
+        settings: dict[str, Any] | None,
+        taken: StorageError,
+    ) -> SearchRecord:
+        with self._transaction(conflicts=True) as s:
             if s.scalar(select(SearchRow.id).where(SearchRow.name == name)) is not None:
-                raise StorageError(f"search name {name!r} is taken; choose another `name` or `supernas resume {name}`")
+                raise taken
             supernet_id = None
             if supernet_name is not None:
                 supernet_id = s.scalar(select(SupernetRow.id).where(SupernetRow.name == supernet_name))
@@ -306,6 +369,58 @@ class Store:
     def set_hv_reference(self, name: str, reference: list[float]) -> None:
         with self._transaction() as s:
             self._search_row(s, name).hv_reference = [float(v) for v in reference]
+
+    # the one-writer lease of a search
+
+    def acquire_lease(self, search: str, owner: str, stale_after_s: float) -> None:
+        """Make ``owner`` the one writer of ``search``, atomically.
+
+        Succeeds when the search has no owner, is already ``owner``'s, or its owner is
+        dead: a process of this host that no longer exists, or a heartbeat older than
+        ``stale_after_s``. Otherwise raises :class:`SearchBusyError` naming the owner
+        and its last heartbeat.
+        """
+        with self._transaction() as s:
+            row = self._search_row(s, search)
+            seen, beat, now = row.owner, _aware(row.heartbeat_at), utcnow()
+            if seen not in (None, owner) and owner_alive(seen) and beat is not None:
+                age = (now - beat).total_seconds()
+                if age < stale_after_s:
+                    raise SearchBusyError(
+                        f"search {search!r} is being run by {seen} (last heartbeat {age:.0f} s ago); "
+                        f"wait for it to finish, stop it, or resume after its lease goes stale ({stale_after_s:g} s)"
+                    )
+            same_owner = SearchRow.owner.is_(None) if seen is None else SearchRow.owner == seen
+            taken = s.execute(
+                update(SearchRow)
+                .where(SearchRow.id == row.id, same_owner)
+                .values(owner=owner, heartbeat_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount != 1:  # type: ignore[attr-defined]
+                raise SearchBusyError(f"search {search!r} was just taken by another process; try again")
+
+    def renew_lease(self, search: str, owner: str) -> None:
+        """The heartbeat of ``owner``'s lease; :class:`LeaseLostError` when another process took it over."""
+        with self._transaction() as s:
+            renewed = s.execute(
+                update(SearchRow)
+                .where(SearchRow.name == search, SearchRow.owner == owner)
+                .values(heartbeat_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            if renewed.rowcount != 1:  # type: ignore[attr-defined]
+                raise LeaseLostError(f"search {search!r} was taken over by another process; this one stops")
+
+    def release_lease(self, search: str, owner: str) -> None:
+        """Give up ``owner``'s lease (a no-op when it is not the owner)."""
+        with self._transaction() as s:
+            s.execute(
+                update(SearchRow)
+                .where(SearchRow.name == search, SearchRow.owner == owner)
+                .values(owner=None, heartbeat_at=None)
+                .execution_options(synchronize_session=False)
+            )
 
     # evaluations
 
@@ -533,13 +648,79 @@ class Store:
         return _search(row, None if supernet is None else supernet.name)
 
 
+class _Conflict(Exception):
+    """A unique constraint refused an insert that a concurrent writer made first."""
+
+
+MAX_NAME = 200  # characters of a search or supernet name (the columns' length)
+
+
+def check_name(name: str, what: str) -> None:
+    """A name must fit its column and be printable: 1..MAX_NAME characters, no control characters."""
+    if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME or not name.isprintable() or name != name.strip():
+        shown = name[:40] + "…" if isinstance(name, str) and len(name) > 40 else name
+        raise StorageError(
+            f"{what} {shown!r} is not valid; valid: 1 to {MAX_NAME} printable characters without surrounding spaces"
+        )
+
+
+def owner_id() -> str:
+    """This process as a lease owner: ``host:pid:random``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_alive(owner: str) -> bool:
+    """False when ``owner`` is a process of this host that no longer exists; True otherwise (or unknown)."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine: only its heartbeat tells
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite returns naive UTC datetimes; make them comparable with ``utcnow()``."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=timezone.utc)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The database file behind a SQLite URL (None for other backends)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).resolve()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of ``path``, or None when it does not exist."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return info.st_dev, info.st_ino
+
+
 def _engine(url: str, create: bool) -> Engine:
     """An engine for ``url`` with SQLite pragmas checked; bad URLs are one-line errors."""
     try:
         parsed = make_url(url)
         is_sqlite = parsed.get_backend_name() == "sqlite"
         database = parsed.database or ""
-        if is_sqlite and database not in ("", ":memory:"):
+        if is_sqlite and database in ("", ":memory:"):
+            raise StorageError(
+                f"{url!r} is a database in memory, which keeps nothing after the command; "
+                f"valid: sqlite:///PATH or a database server URL",
+                field="storage",
+            )
+        if is_sqlite:
             path = Path(database)
             if not path.parent.is_dir():
                 raise StorageError(
@@ -557,29 +738,24 @@ def _engine(url: str, create: bool) -> Engine:
             f"{url!r} is not a usable database URL ({_first_line(exc)}); expected {URL_HELP}", field="storage"
         ) from None
     if is_sqlite:
-        event.listen(engine, "connect", _sqlite_pragmas(database not in ("", ":memory:")))
+        event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
 
-def _sqlite_pragmas(file_backed: bool) -> Any:
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            if cursor.execute("PRAGMA foreign_keys").fetchone()[0] != 1:
-                raise StorageError("SQLite refused PRAGMA foreign_keys=ON")
-            if file_backed:
-                mode = cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    raise StorageError(
-                        f"SQLite refused WAL journal mode (got {mode!r}); is the file on a network disk?"
-                    )
-                cursor.execute("PRAGMA synchronous=NORMAL")
-        finally:
-            cursor.close()
-
-    return on_connect
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Busy timeout, foreign keys and WAL on every new SQLite connection, each checked."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        if cursor.execute("PRAGMA foreign_keys").fetchone()[0] != 1:
+            raise StorageError("SQLite refused PRAGMA foreign_keys=ON")
+        mode = cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StorageError(f"SQLite refused WAL journal mode (got {mode!r}); is the file on a network disk?")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
 
 
 def _revision_error(url: str, current: str | None, head: str) -> StorageError:

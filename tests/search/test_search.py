@@ -21,7 +21,8 @@ from supernas.search import (
 from supernas.search.engine import measured_front
 from supernas.search.objectives import to_minimization
 from supernas.search_space import SubnetConfig, count_architectures
-from supernas.testing import SYNTHETIC_SPACE, SYNTHETIC_SPEC, SyntheticEvaluator, enumerate_configs
+from supernas.search_space.enumerate import enumerate_configs
+from supernas.testing import SYNTHETIC_SPACE, SYNTHETIC_SPEC, SyntheticEvaluator
 
 OBJECTIVES = parse_objectives("accuracy,latency_ms")
 STRATEGIES = ["random", "nsga2", "optuna", "linas"]
@@ -198,3 +199,35 @@ def test_strategies_reach_the_budget_in_a_small_well_explored_space(name: str) -
     s = make_strategy(name, space, SYNTHETIC_SPEC, OBJECTIVES, [], 0, 8, **FAST.get(name, {}))
     result = run_search(s, SyntheticEvaluator(space, SYNTHETIC_SPEC), budget=budget)
     assert len(result.trials) == budget and len({t.config.arch_id for t in result.trials}) == budget
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3])
+@pytest.mark.parametrize("name", ["linas", "nsga2", "random", "optuna"])
+def test_every_strategy_reaches_the_full_budget_with_small_batches(name: str, batch: int) -> None:
+    budget = 10
+    s = make_strategy(name, SYNTHETIC_SPACE, SYNTHETIC_SPEC, OBJECTIVES, [], 0, batch, **FAST.get(name, {}))
+    evaluator = SyntheticEvaluator()
+    result = run_search(s, evaluator, budget=budget)
+    assert len({t.config.arch_id for t in result.trials}) == budget == evaluator.calls
+
+
+@pytest.mark.parametrize("name", ["linas", "nsga2", "random", "optuna"])
+def test_an_exhaustive_budget_measures_every_architecture(name: str) -> None:
+    from supernas.testing import tiny_space
+
+    space = tiny_space(
+        depth=(1,),
+        embed_dim=(16,),
+        heads=(1,),
+        mlp_ratio=(1.0, 2.0),
+        loops=(1,),
+        lora_rank=(0,),
+        weight_bits=(8, 32),
+        act_bits=(32,),
+        reduction_layers=(),
+        keep_ratio=(1.0,),
+    )
+    size = count_architectures(space)
+    s = make_strategy(name, space, SYNTHETIC_SPEC, OBJECTIVES, [], 0, 2, **FAST.get(name, {}))
+    result = run_search(s, SyntheticEvaluator(space, SYNTHETIC_SPEC), budget=size)
+    assert {t.config.arch_id for t in result.trials} == {c.arch_id for c in enumerate_configs(space)}
