@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from supernas.errors import OutputError
+
 
 @contextmanager
 def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
@@ -76,6 +78,18 @@ def atomic_directory(out: str | Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _fsync_directory(out.parent)
+
+
+def check_writable(directory: str | Path, field: str) -> None:
+    """Refuse, before any work, an output directory (the argument ``field``) that is missing or not writable."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise OutputError(f"{str(directory)!r} is not an existing directory", field=field)
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise OutputError(f"{str(directory)!r} is not writable ({exc.strerror or exc})", field=field) from None
 
 
 def _fsync(path: Path) -> None:

@@ -95,6 +95,10 @@ class ExportError(SupernasError):
     """A subnet cannot be exported in the requested form."""
 
 
+class OutputError(SupernasError):
+    """An output file or directory cannot be written."""
+
+
 def choices_text(values: Iterable[object]) -> str:
     """Render valid values for an error message: ``a, b, c``."""
     return ", ".join(str(v) for v in values)

@@ -29,7 +29,7 @@ def ray_cluster():  # type: ignore[no-untyped-def]
     """One local Ray cluster for the whole session: 2 CPUs and one logical GPU."""
     import ray
 
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
+    from supernas.workers.cluster import ClusterSettings, RayCluster
+
+    with RayCluster(ClusterSettings(num_cpus=2, num_gpus=1)):  # on 127.0.0.1 only, like the clusters supernas starts
+        yield ray

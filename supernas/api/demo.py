@@ -19,7 +19,7 @@ from supernas.api.searches import (
     start_search,
 )
 from supernas.api.supernets import prepare_training, train_supernet
-from supernas.errors import TrainingError
+from supernas.atomic import check_writable
 from supernas.store import EvaluationStatus, Store
 from supernas.supernet.checkpoint import load_supernet
 from supernas.supernet.train import EpochCallback, TrainConfig
@@ -62,8 +62,7 @@ def prepare_demo(
 ) -> DemoPlan:
     """Check every option of the demo before any work."""
     directory = Path(directory)
-    if not directory.is_dir():
-        raise TrainingError(f"{str(directory)!r} is not an existing directory", field="directory")
+    check_writable(directory, "directory")
     return DemoPlan(
         directory,
         TrainConfig(epochs=epochs, seed=seed),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from supernas.atomic import check_writable
 from supernas.data import TaskData, load_task
 from supernas.errors import CheckpointError, TrainingError, WorkerError
 from supernas.search_space import SearchSpace, default_space
@@ -57,6 +58,7 @@ def prepare_training(
         )
     if not out.parent.is_dir():
         raise TrainingError(f"{str(out)!r}: directory {str(out.parent)!r} does not exist", field="out")
+    check_writable(out.parent, "out")
     stored = read_checkpoint(out) if resume and out.exists() else None
     config = TrainConfig.from_dict({**(stored["train_config"] if stored else {}), **(settings or {})})
     task_data = load_task(task or (stored["task"] if stored else "digits"))

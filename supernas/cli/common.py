@@ -10,6 +10,7 @@ import functools
 import json
 import os
 import re
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -64,6 +65,14 @@ def error_text(exc: SupernasError) -> str:
     return re.sub(r"`([a-z][a-z0-9_]*)`", lambda m: flag(m.group(1)), text)
 
 
+class Interrupted(KeyboardInterrupt):
+    """A signal (SIGTERM) stopping a command the way Ctrl-C does."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print ``Error: message`` as one line on stderr and return the exit to raise."""
     one_line = " ".join(message.split())
@@ -88,6 +97,10 @@ def handle_errors(func: F) -> F:
             if os.environ.get("SUPERNAS_DEBUG") == "1":
                 traceback.print_exc()
             raise fail(error_text(exc), exc.exit_code) from None
+        except Interrupted as exc:
+            raise fail(
+                f"interrupted by {exc}; a search continues with `supernas resume NAME`", 128 + exc.signum
+            ) from None
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
         except Exception as exc:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+
 import typer
 
 from supernas.cli import db_cmds, demo_cmds, export_cmds, search_cmds, space_cmds, train_cmds
+from supernas.cli.common import Interrupted, fail
 
 app = typer.Typer(
     name="supernas",
@@ -21,9 +27,34 @@ export_cmds.register(app)
 demo_cmds.register(app)
 
 
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI on ``argv`` (default: the process's arguments); returns the exit code.
+
+    SIGTERM stops a command like Ctrl-C does (a search ends INTERRUPTED and resumable).
+    Usage errors (an unknown option, ``--budget ten``) are one line, exit code 2.
+    """
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        result = app(args=list(argv) if argv is not None else None, prog_name="supernas", standalone_mode=False)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        return fail("aborted", 1).exit_code
+    except typer.TyperException as exc:  # click's usage errors: typer would draw a boxed panel
+        if type(exc).__name__ == "NoArgsIsHelpError":  # no command given: show the help
+            print(exc.format_message(), file=sys.stderr)  # type: ignore[attr-defined]
+            return 2
+        return fail(exc.format_message(), getattr(exc, "exit_code", 2)).exit_code  # type: ignore[attr-defined]
+    return result if isinstance(result, int) else 0
+
+
 def main() -> None:
     """Entry point of the ``supernas`` console script."""
-    app()
+    sys.exit(run())
 
 
 if __name__ == "__main__":

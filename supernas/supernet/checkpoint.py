@@ -43,15 +43,48 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or not a supernas checkpoint ({reason})") from None
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} is corrupt or not a supernas checkpoint ({_load_failure(exc)})"
+        ) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         found = state.get("format") if isinstance(state, dict) else type(state).__name__
         raise CheckpointError(f"checkpoint {str(path)!r} has format {found!r}; valid: {FORMAT!r}")
     missing = [key for key in REQUIRED if key not in state]
     if missing:
         raise CheckpointError(f"checkpoint {str(path)!r} lacks {', '.join(missing)}; it is incomplete or corrupt")
+    for key, kind in FIELD_TYPES.items():
+        if key in state and not _is(state[key], kind):
+            raise CheckpointError(
+                f"checkpoint {str(path)!r} field {key!r} is a {type(state[key]).__name__}; valid: {kind.__name__}"
+            )
     return state
+
+
+FIELD_TYPES: dict[str, type] = {  # the type of each field a checkpoint may hold
+    "format": str,
+    "model": dict,
+    "space": dict,
+    "spec": dict,
+    "task": str,
+    "class_names": list,
+    "train_config": dict,
+    "epoch": int,
+    "history": list,
+    "metrics": dict,
+    "complete": bool,
+}
+
+
+def _is(value: object, kind: type) -> bool:
+    return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+
+
+def _load_failure(exc: BaseException) -> str:
+    """Why torch refused a file, in one line, without torch's advice to load it unsafely."""
+    text = str(exc)
+    if "weights only load failed" in text.lower() or "weights_only" in text:
+        return "it holds Python objects beyond tensors and plain data, which supernas never unpickles"
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -78,9 +111,15 @@ def load_supernet(path: str | Path) -> LoadedSupernet:
         supernet.load_state_dict(state["model"])
     except SupernasError as exc:
         raise CheckpointError(f"checkpoint {str(path)!r} holds an invalid space or input spec: {exc}") from None
-    except (RuntimeError, KeyError, TypeError) as exc:
-        reason = str(exc).splitlines()[0]
+    except (RuntimeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CheckpointError(f"checkpoint {str(path)!r} weights do not fit its space ({reason})") from None
+    bad = next((name for name, t in supernet.state_dict().items() if not torch.isfinite(t).all()), None)
+    if bad is not None:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} holds non-finite weights ({bad!r}); valid: finite weights — "
+            "the run diverged: retrain, e.g. with a lower `lr`"
+        )
     return LoadedSupernet(
         supernet=supernet.eval(),
         path=Path(path),

@@ -11,6 +11,9 @@ from types import TracebackType
 from supernas.errors import WorkerError
 
 
+LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": Ray keeps a node on the loopback address
+
+
 @dataclass(frozen=True)
 class ClusterSettings:
     """Where the Ray workers run."""
@@ -56,6 +59,21 @@ def check_local_gpus(address: str | None, share: float, field: str) -> None:
         raise WorkerError(f"{share:g} is more than this machine has ({have} GPUs); valid: 0 to {have}", field=field)
 
 
+def _bind_to_localhost() -> None:
+    """Make the local cluster about to start listen on 127.0.0.1 only.
+
+    Ray (2.60) binds its gRPC servers to the loopback address exactly when the node's
+    address is loopback, and picks loopback for a node that is not meant to join a
+    multi-machine cluster — the mode Ray uses on macOS and Windows, switched on by
+    ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``. Ray reads that variable when it is imported,
+    so the already-imported constant is set too; Ray's own processes inherit the variable.
+    """
+    import ray._private.ray_constants as ray_constants
+
+    os.environ[LOCAL_ONLY_ENV] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+
+
 class RayCluster:
     """Context manager: joins ``address`` or starts a local cluster; shuts down only what it started."""
 
@@ -77,6 +95,7 @@ class RayCluster:
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise WorkerError(f"{address!r}: cannot join the cluster ({exc})", field="ray_address") from None
             return self
+        _bind_to_localhost()
         ray.init(
             num_cpus=self.settings.num_cpus,
             num_gpus=self.settings.num_gpus,
