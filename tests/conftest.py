@@ -1,6 +1,8 @@
-"""Shared fixtures: tiny spaces and specs."""
+"""Shared fixtures: tiny spaces and specs, one tiny trained supernet, one Ray cluster per session."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +35,18 @@ def ray_cluster():  # type: ignore[no-untyped-def]
 
     with RayCluster(ClusterSettings(num_cpus=2, num_gpus=1)):  # on 127.0.0.1 only, like the clusters supernas starts
         yield ray
+
+
+TINY_CHECKPOINT_SPACE = make_tiny_space(depth=(1, 2), weight_bits=(8, 32))  # small, yet with 8-bit layers for int8
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``tiny.pt``: a supernet of TINY_CHECKPOINT_SPACE trained 2 epochs on digits, shared by the session (read it,
+    never change it)."""
+    from supernas.data import load_task
+    from supernas.supernet.train import TrainConfig, train
+
+    path = tmp_path_factory.mktemp("tiny-supernet") / "tiny.pt"
+    train(load_task("digits"), TINY_CHECKPOINT_SPACE, TrainConfig(epochs=2, eval_subnets=2), path)
+    return path

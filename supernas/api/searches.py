@@ -19,6 +19,7 @@ from typing import Any
 
 from supernas.api.evaluation import EvaluationSettings, open_evaluator
 from supernas.api.lease import SearchLease
+from supernas.api.reports import FrontReport, front_evaluations, search_front
 from supernas.api.supernets import load_registered_supernet, register_supernet, resolve_supernet, supernet_name_hint
 from supernas.errors import LeaseLostError, SearchError, StorageLostError, choices_text
 from supernas.predictors import FitResult
@@ -26,7 +27,7 @@ from supernas.search.engine import EvalResult, Evaluator, Progress, SearchResult
 from supernas.search.objectives import Constraint, Metric, needed_metrics, parse_constraint, parse_objectives
 from supernas.search.strategies import STRATEGIES, Candidate, Strategy, Trial, make_strategy
 from supernas.search_space import InputSpec, SearchSpace, SubnetConfig, count_architectures
-from supernas.store import EvaluationRecord, EvaluationStatus, SearchRecord, SearchStatus, Store
+from supernas.store import EvaluationStatus, SearchRecord, SearchStatus, Store
 from supernas.store.store import check_name
 from supernas.supernet.checkpoint import LoadedSupernet
 from supernas.supernet.measure import SubnetMeasurer
@@ -218,6 +219,7 @@ def run_stored_search(
     spec: InputSpec,
     evaluator: Evaluator,
     progress: ProgressCallback | None = None,
+    on_start: StartCallback | None = None,
 ) -> SearchResult:
     """Run (or resume) the stored search ``search`` to its budget, as its one writer.
 
@@ -231,6 +233,9 @@ def run_stored_search(
     with SearchLease(store, search) as lease:
         store.reset_running(search)
         store.set_search_status(search, SearchStatus.RUNNING)
+        if on_start is not None:
+            counts = store.count_evaluations(search)
+            on_start(record, counts[EvaluationStatus.COMPLETE] + counts[EvaluationStatus.FAILED])
         try:
             result = run_search(
                 strategy,
@@ -253,89 +258,6 @@ def run_stored_search(
     return result
 
 
-@dataclass(frozen=True)
-class FrontMember:
-    """One measured subnet of a search, as reports and exports see it."""
-
-    arch_id: str  # the subnet's id
-    metrics: dict[str, Any]  # measured values (``test_accuracy`` too, once reported)
-    config: dict[str, Any]  # SubnetConfig.to_dict()
-    iteration: int  # the iteration that asked for it
-    predictions: dict[str, Any] | None  # what the predictors expected, when they chose it
-    device: str | None  # where it was measured
-
-    @classmethod
-    def of(cls, e: EvaluationRecord) -> FrontMember:
-        return cls(e.arch_id, dict(e.metrics or {}), e.config, e.iteration, e.predictions, e.device)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "arch_id": self.arch_id,
-            "metrics": self.metrics,
-            "config": self.config,
-            "iteration": self.iteration,
-            "predictions": self.predictions,
-            "device": self.device,
-        }
-
-
-def front_evaluations(store: Store, search: str) -> list[EvaluationRecord]:
-    """The members of the latest stored front, as evaluation records (measured, never predicted)."""
-    fronts = store.fronts(search)
-    if not fronts:
-        return []
-    by_arch = {e.arch_id: e for e in store.evaluations(search, EvaluationStatus.COMPLETE)}
-    return [by_arch[a] for a in fronts[-1].members if a in by_arch]
-
-
-def front_members(store: Store, search: str) -> list[FrontMember]:
-    """The measured front of ``search``, best first in the first objective (the order of ``rank``)."""
-    first = store.get_search(search).objectives[0]
-    members = [FrontMember.of(e) for e in front_evaluations(store, search)]
-    return sorted(members, key=lambda m: m.metrics[first["name"]], reverse=first["direction"] == "max")
-
-
-def completed_members(store: Store, search: str) -> dict[str, FrontMember]:
-    """Every COMPLETE evaluation of ``search``, by arch_id."""
-    return {e.arch_id: FrontMember.of(e) for e in store.evaluations(search, EvaluationStatus.COMPLETE)}
-
-
-@dataclass(frozen=True)
-class FrontReport:
-    """A search's measured front with where the search stands (``pareto show``)."""
-
-    search: str  # the search's name
-    status: SearchStatus  # where it stands
-    objectives: list[dict[str, str]]  # [{"name": ..., "direction": "max"|"min"}]
-    hypervolume: float  # of the latest front (0 before any)
-    n_evaluated: int  # distinct architectures measured
-    front: list[FrontMember]  # best first in the first objective
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "search": self.search,
-            "status": self.status,
-            "objectives": self.objectives,
-            "hypervolume": self.hypervolume,
-            "n_evaluated": self.n_evaluated,
-            "front": [m.to_dict() for m in self.front],
-        }
-
-
-def search_front(store: Store, search: str) -> FrontReport:
-    """The measured front of ``search``."""
-    record = store.get_search(search)
-    fronts = store.fronts(search)
-    return FrontReport(
-        search=search,
-        status=record.status,
-        objectives=record.objectives,
-        hypervolume=fronts[-1].hypervolume if fronts else 0.0,
-        n_evaluated=fronts[-1].n_evaluated if fronts else 0,
-        front=front_members(store, search),
-    )
-
-
 def report_test_accuracy(store: Store, search: str, loaded: LoadedSupernet) -> None:
     """Measure the test accuracy of the latest front's members that lack it (for reports only)."""
     from supernas.data import load_task
@@ -348,100 +270,6 @@ def report_test_accuracy(store: Store, search: str, loaded: LoadedSupernet) -> N
     for e in members:
         test = measurer.measure(SubnetConfig.from_dict(e.config), ["test_accuracy"])
         store.update_metrics(search, e.arch_id, test)
-
-
-@dataclass(frozen=True)
-class SearchSummary:
-    """One line of ``supernas searches``."""
-
-    name: str
-    strategy: str
-    status: SearchStatus
-    supernet: str | None  # registered supernet name (None for synthetic searches)
-    objectives: list[str]  # metric names
-    budget: int
-    evaluated: int  # COMPLETE + FAILED
-    failed: int
-    hypervolume: float | None  # of the latest front
-    created_at: str  # ISO 8601
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def list_searches(store: Store) -> list[SearchSummary]:
-    """Every search in the store, oldest first."""
-    out = []
-    for r in store.list_searches():
-        counts = store.count_evaluations(r.name)
-        fronts = store.fronts(r.name)
-        out.append(
-            SearchSummary(
-                name=r.name,
-                strategy=r.strategy,
-                status=r.status,
-                supernet=r.supernet_name,
-                objectives=[o["name"] for o in r.objectives],
-                budget=r.budget,
-                evaluated=counts[EvaluationStatus.COMPLETE] + counts[EvaluationStatus.FAILED],
-                failed=counts[EvaluationStatus.FAILED],
-                hypervolume=fronts[-1].hypervolume if fronts else None,
-                created_at=r.created_at.isoformat(),
-            )
-        )
-    return out
-
-
-@dataclass(frozen=True)
-class SearchStatusReport:
-    """``supernas status``: counts, hypervolume per iteration and predictor quality."""
-
-    search: str
-    status: SearchStatus
-    strategy: str
-    counts: dict[EvaluationStatus, int]  # evaluations in each status
-    hv_reference: list[float] | None  # fixed hypervolume reference point
-    iterations: list[dict[str, Any]]  # iteration, n_evaluated, hypervolume, front_size
-    predictor_fits: list[dict[str, Any]]  # iteration, objective, kind, kendall_tau, mape, n_train
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def search_status(store: Store, search: str) -> SearchStatusReport:
-    """Where ``search`` stands."""
-    record = store.get_search(search)
-    iterations = [
-        {
-            "iteration": f.iteration,
-            "n_evaluated": f.n_evaluated,
-            "hypervolume": f.hypervolume,
-            "front_size": len(f.members),
-        }
-        for f in store.fronts(search)
-    ]
-    fits = [
-        {
-            "iteration": f.iteration,
-            "objective": f.objective,
-            "kind": f.kind,
-            "kendall_tau": f.kendall_tau,
-            "mape": f.mape,
-            "n_train": f.n_train,
-        }
-        for f in store.predictor_fits(search)
-    ]
-    return SearchStatusReport(
-        search, record.status, record.strategy, store.count_evaluations(search), record.hv_reference, iterations, fits
-    )
-
-
-def hypervolume_series(store: Store, searches: Sequence[str]) -> dict[str, list[tuple[int, float]]]:
-    """Per search (labelled ``name (strategy)``): (evaluations, hypervolume) after each iteration."""
-    return {
-        f"{n} ({store.get_search(n).strategy})": [(f.n_evaluated, f.hypervolume) for f in store.fronts(n)]
-        for n in searches
-    }
 
 
 def free_search_name(store: Store, base: str) -> str:
@@ -514,9 +342,6 @@ def _run(
     on_start: StartCallback | None,
     on_progress: ProgressCallback | None,
 ) -> FrontReport:
-    if on_start is not None:
-        counts = store.count_evaluations(name)
-        on_start(store.get_search(name), counts[EvaluationStatus.COMPLETE] + counts[EvaluationStatus.FAILED])
-    run_stored_search(store, name, loaded.supernet.space, loaded.supernet.spec, evaluator, on_progress)
+    run_stored_search(store, name, loaded.supernet.space, loaded.supernet.spec, evaluator, on_progress, on_start)
     report_test_accuracy(store, name, loaded)
     return search_front(store, name)

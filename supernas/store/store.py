@@ -28,6 +28,8 @@ from supernas.store.models import (
     SearchRow,
     SearchStatus,
     SupernetRow,
+    TrainingRow,
+    TrainingStatus,
     utcnow,
 )
 
@@ -119,6 +121,62 @@ class ExportRecord:
     path: str
     metrics: dict[str, Any]
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class TrainingKey:
+    """One subnet training of a search: which subnet, from which weights, with which seed."""
+
+    arch_id: str  # the subnet
+    init: str  # "inherited" (the supernet's weights) or "scratch" (re-initialised)
+    seed: int  # seeds shuffling, augmentation and scratch weights
+
+    @property
+    def label(self) -> str:
+        """``ARCH_ID-INIT-sSEED``: names the training's directory and its Ray trial."""
+        return f"{self.arch_id}-{self.init}-s{self.seed}"
+
+
+@dataclass(frozen=True)
+class TrainingRecord:
+    """One subnet training of a search and where it stands."""
+
+    search: str  # the search's name
+    arch_id: str
+    config: dict[str, Any]  # SubnetConfig.to_dict()
+    init: str  # "inherited" or "scratch"
+    seed: int
+    teacher: str  # "largest" or "none"
+    settings: dict[str, Any]  # the FinetuneConfig it trains with
+    status: TrainingStatus
+    epochs: int  # epochs it trains for
+    curve: list[dict[str, Any]]  # one {epoch, loss, val_accuracy, lr, seconds} per finished epoch
+    starts: list[dict[str, Any]]  # one {from_epoch, worker, device, at} per (re)start
+    inherited_accuracy: float | None  # validation accuracy the search measured (inherited weights)
+    val_accuracy: float | None  # after training
+    test_accuracy: float | None  # after training
+    latency_ms: float | None  # of the trained module, on its worker
+    checkpoint_path: str | None  # the last finished epoch's checkpoint
+    checkpoint_sha256: str | None
+    weights_path: str | None  # the trained weights, once COMPLETE
+    weights_sha256: str | None
+    seconds: float | None  # training time summed over epochs
+    worker: str | None
+    device: str | None
+    error: str | None  # why it FAILED
+    created_at: datetime
+    finished_at: datetime | None
+
+    @property
+    def key(self) -> TrainingKey:
+        return TrainingKey(self.arch_id, self.init, self.seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values (timestamps in ISO 8601)."""
+        data = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        data["created_at"] = self.created_at.isoformat()
+        data["finished_at"] = None if self.finished_at is None else self.finished_at.isoformat()
+        return data
 
 
 R = TypeVar("R")
@@ -378,27 +436,30 @@ class Store:
         Succeeds when the search has no owner, is already ``owner``'s, or its owner is
         dead: a process of this host that no longer exists, or a heartbeat older than
         ``stale_after_s``. Otherwise raises :class:`SearchBusyError` naming the owner
-        and its last heartbeat.
+        and its last heartbeat. Of two processes racing for a dead owner's lease,
+        exactly one wins (compare and set on the owner); the other sees the winner.
         """
-        with self._transaction() as s:
-            row = self._search_row(s, search)
-            seen, beat, now = row.owner, _aware(row.heartbeat_at), utcnow()
-            if seen not in (None, owner) and owner_alive(seen) and beat is not None:
-                age = (now - beat).total_seconds()
-                if age < stale_after_s:
-                    raise SearchBusyError(
-                        f"search {search!r} is being run by {seen} (last heartbeat {age:.0f} s ago); "
-                        f"wait for it to finish, stop it, or resume after its lease goes stale ({stale_after_s:g} s)"
-                    )
-            same_owner = SearchRow.owner.is_(None) if seen is None else SearchRow.owner == seen
-            taken = s.execute(
-                update(SearchRow)
-                .where(SearchRow.id == row.id, same_owner)
-                .values(owner=owner, heartbeat_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if taken.rowcount != 1:  # type: ignore[attr-defined]
-                raise SearchBusyError(f"search {search!r} was just taken by another process; try again")
+        for _ in range(3):
+            with self._transaction() as s:
+                row = self._search_row(s, search)
+                seen, beat, now = row.owner, _aware(row.heartbeat_at), utcnow()
+                if seen not in (None, owner) and owner_alive(seen) and beat is not None:
+                    age = (now - beat).total_seconds()
+                    if age < stale_after_s:
+                        raise SearchBusyError(
+                            f"search {search!r} is being run by {seen} (last heartbeat {age:.0f} s ago); wait for it "
+                            f"to finish, stop it, or resume after its lease goes stale ({stale_after_s:g} s)"
+                        )
+                same_owner = SearchRow.owner.is_(None) if seen is None else SearchRow.owner == seen
+                taken = s.execute(
+                    update(SearchRow)
+                    .where(SearchRow.id == row.id, same_owner)
+                    .values(owner=owner, heartbeat_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if taken.rowcount == 1:  # type: ignore[attr-defined]
+                    return
+        raise SearchBusyError(f"search {search!r} keeps changing hands between other processes; try again later")
 
     def renew_lease(self, search: str, owner: str) -> None:
         """The heartbeat of ``owner``'s lease; :class:`LeaseLostError` when another process took it over."""
@@ -620,6 +681,125 @@ class Store:
             )
             return [ExportRecord(r.arch_id, r.format, r.path, dict(r.metrics), r.created_at) for r in rows]
 
+    # subnet trainings
+
+    def add_training(
+        self,
+        search: str,
+        key: TrainingKey,
+        config: dict[str, Any],
+        teacher: str,
+        settings: dict[str, Any],
+        epochs: int,
+        inherited_accuracy: float | None,
+    ) -> TrainingRecord:
+        """Record a PENDING training; one that exists (also one a concurrent process just added) is returned as is."""
+        for _ in range(3):
+            try:
+                with self._transaction(conflicts=True) as s:
+                    row = self._find_training(s, search, key)
+                    if row is None:
+                        row = TrainingRow(
+                            search_id=self._search_row(s, search).id,
+                            arch_id=key.arch_id,
+                            config=config,
+                            init=key.init,
+                            seed=key.seed,
+                            teacher=teacher,
+                            settings=settings,
+                            status=TrainingStatus.PENDING,
+                            epochs=epochs,
+                            curve=[],
+                            starts=[],
+                            inherited_accuracy=inherited_accuracy,
+                        )
+                        s.add(row)
+                        s.flush()
+                    return _training(row, search)
+            except _Conflict:
+                continue
+        raise StorageError(f"training {key.label!r} of {search!r} kept conflicting with concurrent writers; try again")
+
+    def start_training(self, search: str, key: TrainingKey, worker: str, device: str, from_epoch: int) -> bool:
+        """Note a (re)start of a training at ``from_epoch``; a COMPLETE training is left alone (returns False)."""
+        with self._transaction() as s:
+            row = self._training_row(s, search, key)
+            if row.status == TrainingStatus.COMPLETE:
+                return False
+            start = {"from_epoch": from_epoch, "worker": worker, "device": device, "at": utcnow().isoformat()}
+            row.status, row.worker, row.device, row.error = TrainingStatus.RUNNING, worker, device, None
+            row.starts = [*row.starts, start]
+            return True
+
+    def record_training_epoch(
+        self, search: str, key: TrainingKey, entry: dict[str, Any], checkpoint_path: str, checkpoint_sha256: str
+    ) -> bool:
+        """Add a finished epoch (``entry["epoch"]``, 1-based) and its checkpoint; an epoch recorded before is
+        replaced, with every later one (a restart redid it). A COMPLETE training is left alone (returns False)."""
+        with self._transaction() as s:
+            row = self._training_row(s, search, key)
+            if row.status == TrainingStatus.COMPLETE:
+                return False
+            epoch = int(entry["epoch"])
+            row.curve = [e for e in row.curve if int(e["epoch"]) < epoch] + [dict(entry)]
+            row.checkpoint_path, row.checkpoint_sha256 = checkpoint_path, checkpoint_sha256
+            row.status = TrainingStatus.RUNNING
+            return True
+
+    def complete_training(
+        self,
+        search: str,
+        key: TrainingKey,
+        metrics: dict[str, float],
+        weights_path: str,
+        weights_sha256: str,
+        seconds: float,
+    ) -> bool:
+        """Record the trained weights and their ``val_accuracy``, ``test_accuracy`` and ``latency_ms``; a second
+        completion changes nothing (returns False)."""
+        with self._transaction() as s:
+            row = self._training_row(s, search, key)
+            if row.status == TrainingStatus.COMPLETE:
+                return False
+            row.status, row.error, row.finished_at = TrainingStatus.COMPLETE, None, utcnow()
+            row.val_accuracy, row.test_accuracy = metrics["val_accuracy"], metrics["test_accuracy"]
+            row.latency_ms, row.seconds = metrics["latency_ms"], seconds
+            row.weights_path, row.weights_sha256 = weights_path, weights_sha256
+            return True
+
+    def fail_training(self, search: str, key: TrainingKey, error: str) -> bool:
+        """Record why a training stopped; never overwrites a COMPLETE one (returns False)."""
+        with self._transaction() as s:
+            row = self._training_row(s, search, key)
+            if row.status == TrainingStatus.COMPLETE:
+                return False
+            row.status, row.error, row.finished_at = TrainingStatus.FAILED, error, utcnow()
+            return True
+
+    def trainings(self, search: str, status: TrainingStatus | None = None) -> list[TrainingRecord]:
+        """Trainings of ``search`` in the order they were recorded."""
+        with self._transaction() as s:
+            query = select(TrainingRow).where(TrainingRow.search_id == self._search_row(s, search).id)
+            if status is not None:
+                query = query.where(TrainingRow.status == status)
+            return [_training(r, search) for r in s.scalars(query.order_by(TrainingRow.id))]
+
+    def _find_training(self, s: Session, search: str, key: TrainingKey) -> TrainingRow | None:
+        return s.scalar(
+            select(TrainingRow).where(
+                TrainingRow.search_id == self._search_row(s, search).id,
+                TrainingRow.arch_id == key.arch_id,
+                TrainingRow.init == key.init,
+                TrainingRow.seed == key.seed,
+            )
+        )
+
+    def _training_row(self, s: Session, search: str, key: TrainingKey) -> TrainingRow:
+        row = self._find_training(s, search, key)
+        if row is None:
+            raise StorageError(f"search {search!r} has no training {key.label!r}")
+        return row
+
     # lookups inside a transaction
 
     @staticmethod
@@ -822,4 +1002,34 @@ def _evaluation(r: EvaluationRow) -> EvaluationRecord:
         seconds=r.seconds,
         error=r.error,
         attempts=r.attempts,
+    )
+
+
+def _training(r: TrainingRow, search: str) -> TrainingRecord:
+    return TrainingRecord(
+        search=search,
+        arch_id=r.arch_id,
+        config=dict(r.config),
+        init=r.init,
+        seed=int(r.seed),
+        teacher=r.teacher,
+        settings=dict(r.settings),
+        status=TrainingStatus(r.status),
+        epochs=r.epochs,
+        curve=[dict(e) for e in r.curve],
+        starts=[dict(e) for e in r.starts],
+        inherited_accuracy=r.inherited_accuracy,
+        val_accuracy=r.val_accuracy,
+        test_accuracy=r.test_accuracy,
+        latency_ms=r.latency_ms,
+        checkpoint_path=r.checkpoint_path,
+        checkpoint_sha256=r.checkpoint_sha256,
+        weights_path=r.weights_path,
+        weights_sha256=r.weights_sha256,
+        seconds=r.seconds,
+        worker=r.worker,
+        device=r.device,
+        error=r.error,
+        created_at=r.created_at,
+        finished_at=r.finished_at,
     )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import signal
 import subprocess
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,38 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 from supernas.cli.main import app
-from supernas.data import load_task
 from supernas.store import Store
-from supernas.supernet.train import TrainConfig, train
-from supernas.testing import tiny_space
+from supernas.testing import run_cli, start_cli
 
-TINY = tiny_space(depth=(1, 2))
 SEARCH = ["--objectives", "accuracy,params", "--budget", "40", "--batch", "4", "--executor", "local"]
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    train(load_task("digits"), TINY, TrainConfig(epochs=2, eval_subnets=2), path)
-    return path
-
-
-def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "NO_COLOR": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "supernas.cli.main", *args],
-        cwd=cwd,
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    proc = start(*args, cwd=cwd)
-    out, err = proc.communicate(timeout=300)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+QUICK = [*SEARCH[:2], "--budget", "16", "--batch", "4", "--executor", "local", "--strategy", "random"]  # for faults
 
 
 def completed(url: str, name: str) -> int:
@@ -58,11 +31,11 @@ def completed(url: str, name: str) -> int:
 
 
 @pytest.mark.slow
-def test_kill_and_resume_five_times_loses_and_duplicates_nothing(tmp_path: Path, checkpoint: Path) -> None:
-    reference = run(
+def test_kill_and_resume_five_times_loses_and_duplicates_nothing(tmp_path: Path, tiny_checkpoint: Path) -> None:
+    reference = run_cli(
         "search",
         "--supernet",
-        str(checkpoint),
+        str(tiny_checkpoint),
         *SEARCH,
         "--name",
         "ref",
@@ -75,10 +48,12 @@ def test_kill_and_resume_five_times_loses_and_duplicates_nothing(tmp_path: Path,
     expected = json.loads(reference.stdout)
     url = f"sqlite:///{tmp_path / 'killed.db'}"
     rng = np.random.default_rng(0)
-    args = ["search", "--supernet", str(checkpoint), *SEARCH, "--name", "k", "--storage", url]
+    args = ["search", "--supernet", str(tiny_checkpoint), *SEARCH, "--name", "k", "--storage", url]
     kills = 0
     while kills < 5:
-        proc = start(*args, cwd=tmp_path) if kills == 0 else start("resume", "k", "--storage", url, cwd=tmp_path)
+        proc = (
+            start_cli(*args, cwd=tmp_path) if kills == 0 else start_cli("resume", "k", "--storage", url, cwd=tmp_path)
+        )
         before = completed(url, "k")
         deadline = time.monotonic() + 120
         while completed(url, "k") <= before and proc.poll() is None and time.monotonic() < deadline:
@@ -90,7 +65,7 @@ def test_kill_and_resume_five_times_loses_and_duplicates_nothing(tmp_path: Path,
         proc.wait()
         kills += 1
     assert kills == 5
-    final = run("resume", "k", "--storage", url, "--json", cwd=tmp_path)
+    final = run_cli("resume", "k", "--storage", url, "--json", cwd=tmp_path)
     assert final.returncode == 0, final.stderr
     with Store.open(url) as store:
         counts = store.count_evaluations("k")
@@ -104,14 +79,16 @@ def test_kill_and_resume_five_times_loses_and_duplicates_nothing(tmp_path: Path,
 
 
 @pytest.mark.slow
-def test_pareto_show_while_a_search_writes(tmp_path: Path, checkpoint: Path) -> None:
+def test_pareto_show_while_a_search_writes(tmp_path: Path, tiny_checkpoint: Path) -> None:
     url = f"sqlite:///{tmp_path / 'live.db'}"
-    proc = start("search", "--supernet", str(checkpoint), *SEARCH, "--name", "live", "--storage", url, cwd=tmp_path)
+    proc = start_cli(
+        "search", "--supernet", str(tiny_checkpoint), *SEARCH, "--name", "live", "--storage", url, cwd=tmp_path
+    )
     while completed(url, "live") == 0 and proc.poll() is None:
         time.sleep(0.05)
     reads = 0
     while proc.poll() is None:
-        shown = run("pareto", "show", "live", "--storage", url, "--json", cwd=tmp_path)
+        shown = run_cli("pareto", "show", "live", "--storage", url, "--json", cwd=tmp_path)
         assert shown.returncode == 0, shown.stderr
         assert "locked" not in shown.stderr
         for row in json.loads(shown.stdout)["front"]:
@@ -120,12 +97,12 @@ def test_pareto_show_while_a_search_writes(tmp_path: Path, checkpoint: Path) -> 
     assert proc.returncode == 0 and reads >= 2
 
 
-def test_search_status_searches_and_db_commands(tmp_path: Path, checkpoint: Path) -> None:
+def test_search_status_searches_and_db_commands(tmp_path: Path, tiny_checkpoint: Path) -> None:
     url = "sqlite:///ok.db"
-    result = run(
+    result = run_cli(
         "search",
         "--supernet",
-        str(checkpoint),
+        str(tiny_checkpoint),
         "--objectives",
         "accuracy,model_bytes",
         "--budget",
@@ -144,11 +121,11 @@ def test_search_status_searches_and_db_commands(tmp_path: Path, checkpoint: Path
     assert result.returncode == 0, result.stderr
     front = json.loads(result.stdout)["front"]
     assert front and all("test_accuracy" in r["metrics"] for r in front)
-    listed = json.loads(run("searches", "--storage", url, "--json", cwd=tmp_path).stdout)
+    listed = json.loads(run_cli("searches", "--storage", url, "--json", cwd=tmp_path).stdout)
     assert listed[0]["name"] == "tiny-random-s0" and listed[0]["evaluated"] == 10
-    status = json.loads(run("status", "tiny-random-s0", "--storage", url, "--json", cwd=tmp_path).stdout)
+    status = json.loads(run_cli("status", "tiny-random-s0", "--storage", url, "--json", cwd=tmp_path).stdout)
     assert status["counts"]["COMPLETE"] == 10 and len(status["iterations"]) == 2
-    info = json.loads(run("db", "info", "--storage", url, "--json", cwd=tmp_path).stdout)
+    info = json.loads(run_cli("db", "info", "--storage", url, "--json", cwd=tmp_path).stdout)
     assert info["searches"] == 1 and info["evaluations"] == 10
 
 
@@ -173,9 +150,9 @@ def invoke(args: list[str], cwd: Path, monkeypatch: pytest.MonkeyPatch) -> tuple
     ],
 )
 def test_search_bad_input(
-    tmp_path: Path, checkpoint: Path, args: list[str], needle: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, tiny_checkpoint: Path, args: list[str], needle: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, stderr = invoke(["search", "--supernet", str(checkpoint), *args], tmp_path, monkeypatch)
+    code, stderr = invoke(["search", "--supernet", str(tiny_checkpoint), *args], tmp_path, monkeypatch)
     assert code == 2, stderr
     assert stderr.startswith("Error: ") and stderr.count("\n") == 1
     assert needle in stderr
@@ -190,9 +167,9 @@ def test_search_bad_input(
     ],
 )
 def test_search_bad_cluster_options_in_a_subprocess(
-    tmp_path: Path, checkpoint: Path, args: list[str], needle: str
+    tmp_path: Path, tiny_checkpoint: Path, args: list[str], needle: str
 ) -> None:
-    result = run("search", "--supernet", str(checkpoint), *args, cwd=tmp_path)
+    result = run_cli("search", "--supernet", str(tiny_checkpoint), *args, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
     assert needle in result.stderr
@@ -220,3 +197,109 @@ def test_read_commands_on_a_missing_database_or_unknown_search(
     if args[0] in ("pareto", "status", "resume"):
         code, stderr = invoke(args, tmp_path, monkeypatch)
         assert code == 2 and "unknown search 'nope'; known: no searches yet" in stderr
+
+
+def wait_for(predicate: Callable[[], bool], proc: subprocess.Popen[str], seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_two_concurrent_resumes_one_is_refused_and_nothing_is_measured_twice(
+    tmp_path: Path, tiny_checkpoint: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    first = start_cli(
+        "search", "--supernet", str(tiny_checkpoint), *QUICK, "--name", "k", "--storage", url, cwd=tmp_path
+    )
+    wait_for(lambda: completed(url, "k") >= 4, first)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    a = start_cli("resume", "k", "--storage", url, cwd=tmp_path)
+    b = start_cli("resume", "k", "--storage", url, cwd=tmp_path)
+    (_, err_a), (_, err_b) = a.communicate(timeout=300), b.communicate(timeout=300)
+    codes = sorted([a.returncode, b.returncode])
+    refused = err_a if a.returncode else err_b
+    assert codes == [0, 2], (err_a, err_b)
+    assert refused.startswith("Error: search 'k' is being run by ") and refused.count("\n") == 1, refused
+    with Store.open(url) as store:
+        assert store.get_search("k").status == "COMPLETE"
+        assert store.count_evaluations("k") == {"PENDING": 0, "RUNNING": 0, "COMPLETE": 16, "FAILED": 0}
+        assert max(e.attempts for e in store.evaluations("k")) <= 2  # at most the one the kill interrupted, again
+
+
+@pytest.mark.slow
+def test_two_concurrent_first_searches_register_the_checkpoint_once(tmp_path: Path, tiny_checkpoint: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'reg.db'}"
+    args = ["search", "--supernet", str(tiny_checkpoint), *QUICK[:2], "--budget", "4", "--batch", "4"]
+    procs = [
+        start_cli(*args, "--executor", "local", "--name", name, "--storage", url, cwd=tmp_path) for name in ("a", "b")
+    ]
+    for proc in procs:
+        assert proc.wait(timeout=300) == 0, proc.communicate()[1]
+    with Store.open(url) as store:
+        assert [s.name for s in store.list_supernets()] == ["tiny"]
+        assert {s.supernet_name for s in store.list_searches()} == {"tiny"}
+
+
+@pytest.mark.slow
+def test_sigterm_interrupts_a_search_and_resume_ends_like_an_uninterrupted_run(
+    tmp_path: Path, tiny_checkpoint: Path
+) -> None:
+    common = ["--supernet", str(tiny_checkpoint), *QUICK]
+    reference = run_cli("search", *common, "--name", "ref", "--storage", "sqlite:///ref.db", "--json", cwd=tmp_path)
+    assert reference.returncode == 0, reference.stderr
+    url = f"sqlite:///{tmp_path / 'term.db'}"
+    proc = start_cli("search", *common, "--name", "t", "--storage", url, cwd=tmp_path)
+    wait_for(lambda: completed(url, "t") >= 4, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and err.strip().splitlines()[-1].startswith("Error: interrupted by SIGTERM"), err
+    with Store.open(url) as store:
+        assert store.get_search("t").status == "INTERRUPTED"
+    resumed = run_cli("resume", "t", "--storage", url, "--json", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    got, expected = json.loads(resumed.stdout), json.loads(reference.stdout)
+    assert [(r["arch_id"], r["metrics"]) for r in got["front"]] == [
+        (r["arch_id"], r["metrics"]) for r in expected["front"]
+    ]
+
+
+@pytest.mark.slow
+def test_a_database_deleted_mid_search_stops_it_with_exit_1(tmp_path: Path, tiny_checkpoint: Path) -> None:
+    db = tmp_path / "gone.db"
+    proc = start_cli(
+        "search",
+        "--supernet",
+        str(tiny_checkpoint),
+        *SEARCH,
+        "--name",
+        "g",
+        "--storage",
+        f"sqlite:///{db}",
+        cwd=tmp_path,
+    )
+    wait_for(lambda: completed(f"sqlite:///{db}", "g") >= 4, proc)
+    for path in tmp_path.glob("gone.db*"):
+        path.unlink()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    assert err.strip().splitlines()[-1] == (
+        f"Error: database '{db}' was deleted or replaced while in use; nothing more is written to it"
+    )
+    assert out == ""
+
+
+@pytest.mark.slow
+def test_a_started_ray_cluster_listens_on_localhost_only(ray_cluster) -> None:  # type: ignore[no-untyped-def]
+    if shutil.which("ss") is None:
+        pytest.skip("ss (iproute2) is not installed")
+    listening = subprocess.run(["ss", "-ltnp"], capture_output=True, text=True, check=True).stdout.splitlines()
+    ray_lines = [line for line in listening if any(k in line for k in ("gcs_server", "raylet", "ray::"))]
+    assert ray_lines, listening
+    for line in ray_lines:
+        local = line.split()[3]
+        assert local.startswith(("127.0.0.1:", "[::ffff:127.0.0.1]:")), line
