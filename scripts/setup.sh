@@ -11,4 +11,7 @@ fi
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   .venv/bin/python -m pip install -q "torch==2.13.0"
 fi
-.venv/bin/python -m pip install -q -e ".[dev,onnx,html]"
+# The extras pull torchvision; pin it (and torch) to the installed torch's release so pip never swaps torch.
+TORCH=$(.venv/bin/python -c "import torch; print(torch.__version__.split('+')[0])")
+MINOR=$(echo "$TORCH" | cut -d. -f2)
+.venv/bin/python -m pip install -q -e ".[dev,onnx,html,timm,hf]" "torch==$TORCH" "torchvision==0.$((MINOR + 15)).*"

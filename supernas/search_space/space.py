@@ -10,6 +10,9 @@ Axes and their fields:
 * recursion — ``loops``: the executed layers cycle ``loops`` times over
   ⌈depth / loops⌉ unique shared blocks; ``lora_rank`` per layer relaxes the sharing.
 * quantization — ``weight_bits`` and ``act_bits`` per layer (32 means float).
+
+Not searched: ``head_dim``, ``patch_size`` (the stem) and ``ln_eps``, the epsilon
+of every LayerNorm (a pretrained source sets it; 1e-5 otherwise).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 FLOAT_BITS = 32  # a bit width of 32 means "not quantized"
 VALID_BITS = (2, 3, 4, 5, 6, 7, 8, 16, FLOAT_BITS)
+DEFAULT_LN_EPS = 1e-5  # LayerNorm epsilon of spaces that do not set one
 
 
 @dataclass(frozen=True)
@@ -54,12 +58,15 @@ class SearchSpace:
     reduction_layers: tuple[int, ...] = (2, 4)  # token reduction after these many layers
     keep_ratio: tuple[float, ...] = (0.5, 0.75, 1.0)  # share of tokens kept at a reduction
     patch_size: int = 2  # pixels (images) or steps (sequences) per token side
+    ln_eps: float = DEFAULT_LN_EPS  # epsilon of every LayerNorm (not searched)
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name in _SCALAR_FIELDS:
-                _check_int(f.name, value, minimum=1)
+                _check_int(f.name, value, minimum=1, maximum=SCALAR_MAX[f.name])
+            elif f.name == "ln_eps":
+                object.__setattr__(self, f.name, _check_eps(f.name, value))
             elif f.name == "reduction_layers":
                 object.__setattr__(self, f.name, _normalise(f.name, value, allow_empty=True))
             else:
@@ -67,11 +74,11 @@ class SearchSpace:
         self._check_ranges()
 
     def _check_ranges(self) -> None:
-        _check_each("depth", self.depth, lambda v: isinstance(v, int) and v >= 1, "integers ≥ 1")
-        _check_each("embed_dim", self.embed_dim, lambda v: isinstance(v, int) and v >= 1, "integers ≥ 1")
-        _check_each("heads", self.heads, lambda v: isinstance(v, int) and v >= 1, "integers ≥ 1")
+        for name, (low, high) in INT_BOUNDS.items():
+            _check_each(
+                name, getattr(self, name), lambda v, lo=low, hi=high: lo <= v <= hi, f"integers in {low}..{high}"
+            )
         _check_each("mlp_ratio", self.mlp_ratio, lambda v: 0 < v <= 16, "numbers in (0, 16]")
-        _check_each("lora_rank", self.lora_rank, lambda v: isinstance(v, int) and v >= 0, "integers ≥ 0")
         _check_each("weight_bits", self.weight_bits, lambda v: v in VALID_BITS, choices_text(VALID_BITS))
         _check_each("act_bits", self.act_bits, lambda v: v in VALID_BITS, choices_text(VALID_BITS))
         _check_each("keep_ratio", self.keep_ratio, lambda v: 0 < v <= 1, "numbers in (0, 1]")
@@ -101,6 +108,23 @@ class SearchSpace:
                     raise SearchSpaceError(
                         f"search space field 'mlp_ratio': {ratio} × embed_dim {dim} leaves no hidden units"
                     )
+        weights = self.shared_weights()
+        if weights > MAX_SHARED_WEIGHTS:
+            raise SearchSpaceError(
+                f"search space: the supernet would hold {weights:,} shared weights ({4 * weights / 2**30:.1f} GiB in "
+                f"float32, several times that to train); valid: at most {MAX_SHARED_WEIGHTS:,} — lower the largest "
+                "depth, embed_dim, heads × head_dim, mlp_ratio or lora_rank"
+            )
+
+    def shared_weights(self) -> int:
+        """Weights of the supernet's blocks and per-layer adapters at full size (the stem and head, which depend
+        on the input, are small beside them)."""
+        e, a = max(self.embed_dim), max(self.heads) * self.head_dim
+        h, r = max(round(m * d) for m in self.mlp_ratio for d in self.embed_dim), max(self.lora_rank)
+        linears = [(e, 3 * a), (a, e), (e, h), (h, e)]
+        block = sum(i * o + o for i, o in linears)
+        adapters = 4 * e + sum(r * (i + o) for i, o in linears)
+        return self.max_depth * (block + adapters)
 
     # ------------------------------------------------------------------ derived
     @property
@@ -152,9 +176,11 @@ class SearchSpace:
         if path.suffix not in (".toml", ".json"):
             raise SearchSpaceError(f"space file {path}: unknown suffix {path.suffix!r}; valid: .toml, .json")
         try:
-            text = path.read_text()
+            text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise SearchSpaceError(f"space file {path}: cannot be read ({exc.strerror})") from exc
+        except UnicodeDecodeError:
+            raise SearchSpaceError(f"space file {path}: not UTF-8 text; valid: a UTF-8 .toml or .json file") from None
         try:
             data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
         except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
@@ -163,7 +189,16 @@ class SearchSpace:
 
 
 _SCALAR_FIELDS = ("head_dim", "patch_size")
-FIELD_AXES = {  # the axis each field of SearchSpace belongs to (``patch_size`` sets the stem)
+INT_BOUNDS = {  # valid range of every integer choice (keeps spaces, and checks on them, finite)
+    "depth": (1, 64),
+    "embed_dim": (1, 8192),
+    "heads": (1, 128),
+    "lora_rank": (0, 1024),
+}
+SCALAR_MAX = {"head_dim": 1024, "patch_size": 4096}  # largest valid value of each scalar field
+MAX_CHOICES = 64  # choices per field
+MAX_SHARED_WEIGHTS = 500_000_000  # supernet block and adapter weights (2 GiB in float32)
+FIELD_AXES = {  # the axis each field of SearchSpace belongs to (``patch_size`` sets the stem, ``ln_eps`` the norms)
     "depth": "depth",
     "embed_dim": "width",
     "heads": "width",
@@ -176,12 +211,21 @@ FIELD_AXES = {  # the axis each field of SearchSpace belongs to (``patch_size`` 
     "weight_bits": "quantization",
     "act_bits": "quantization",
     "patch_size": "stem",
+    "ln_eps": "norm",
 }
 
 
-def _check_int(name: str, value: object, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise SearchSpaceError(f"search space field {name!r}: {value!r} is not valid; valid: an integer ≥ {minimum}")
+def _check_int(name: str, value: object, minimum: int, maximum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+        raise SearchSpaceError(
+            f"search space field {name!r}: {_short(value)} is not valid; valid: an integer in {minimum}..{maximum}"
+        )
+
+
+def _check_eps(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:  # rejects nan and inf
+        raise SearchSpaceError(f"search space field {name!r}: {_short(value)} is not valid; valid: a number in (0, 1)")
+    return float(value)
 
 
 def _normalise(name: str, value: object, allow_empty: bool) -> tuple[Any, ...]:
@@ -191,9 +235,13 @@ def _normalise(name: str, value: object, allow_empty: bool) -> tuple[Any, ...]:
         raise SearchSpaceError(f"search space field {name!r}: expected a list of choices, got {value!r}")
     if not value and not allow_empty:
         raise SearchSpaceError(f"search space field {name!r}: the list of choices is empty; give at least one")
+    if len(value) > MAX_CHOICES:
+        raise SearchSpaceError(f"search space field {name!r}: {len(value)} choices; valid: at most {MAX_CHOICES}")
     for v in value:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise SearchSpaceError(f"search space field {name!r}: choice {v!r} is not a number")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not math.isfinite(v)):
+            raise SearchSpaceError(f"search space field {name!r}: choice {_short(v)} is not a number")
+        if isinstance(v, int) and abs(v) > 10**12:
+            raise SearchSpaceError(f"search space field {name!r}: choice {_short(v)} is out of range")
     if len(set(value)) != len(value):
         raise SearchSpaceError(f"search space field {name!r}: duplicate choices in {list(value)}")
     if name in ("mlp_ratio", "keep_ratio"):
@@ -202,6 +250,12 @@ def _normalise(name: str, value: object, allow_empty: bool) -> tuple[Any, ...]:
         if float(v) != int(v):
             raise SearchSpaceError(f"search space field {name!r}: choice {v!r} is not an integer")
     return tuple(sorted(int(v) for v in value))
+
+
+def _short(value: object) -> str:
+    """``repr(value)``, cut to 24 characters (a 400-digit number stays one short line)."""
+    text = repr(value)
+    return text if len(text) <= 24 else text[:24] + "…"
 
 
 def _check_each(name: str, values: tuple[Any, ...], ok: Any, valid: str) -> None:

@@ -18,8 +18,6 @@ from torch import Tensor
 from supernas.search_space.costs import kept_tokens
 from supernas.search_space.space import FLOAT_BITS
 
-LN_EPS = 1e-5
-
 
 @dataclass(frozen=True)
 class LinearParams:
@@ -53,6 +51,7 @@ class LayerParams:
     heads: int  # attention heads; A = heads * head_dim
     weight_bits: int  # bit width of the four weight matrices (32: float)
     act_bits: int  # bit width of the inputs of the four linears (32: float)
+    ln_eps: float  # epsilon of both LayerNorms (the space's ``ln_eps``)
 
 
 def fake_quant_weight(weight: Tensor, bits: int) -> Tensor:
@@ -121,9 +120,9 @@ def attention(x: Tensor, p: LayerParams, head_dim: int, want_cls_attn: bool) -> 
 def transformer_layer(x: Tensor, p: LayerParams, head_dim: int, want_cls_attn: bool) -> tuple[Tensor, Tensor | None]:
     """One pre-norm layer: x + attn(LN(x)), then x + MLP(LN(x))."""
     e = x.shape[-1]
-    attn_out, cls_attn = attention(F.layer_norm(x, (e,), *p.norm1, eps=LN_EPS), p, head_dim, want_cls_attn)
+    attn_out, cls_attn = attention(F.layer_norm(x, (e,), *p.norm1, eps=p.ln_eps), p, head_dim, want_cls_attn)
     x = x + attn_out
-    hidden = F.gelu(linear(F.layer_norm(x, (e,), *p.norm2, eps=LN_EPS), p.fc1, p.weight_bits, p.act_bits))
+    hidden = F.gelu(linear(F.layer_norm(x, (e,), *p.norm2, eps=p.ln_eps), p.fc1, p.weight_bits, p.act_bits))
     return x + linear(hidden, p.fc2, p.weight_bits, p.act_bits), cls_attn
 
 
@@ -151,7 +150,7 @@ def reduce_tokens(x: Tensor, cls_attn: Tensor, keep_ratio: float) -> Tensor:
     return torch.cat([x[:, :1], kept, fused], dim=1)
 
 
-def classify(cls_out: Tensor, norm: tuple[Tensor, Tensor], head: LinearParams) -> Tensor:
-    """LayerNorm and linear head on the class token: (B, E) -> (B, K)."""
+def classify(cls_out: Tensor, norm: tuple[Tensor, Tensor], head: LinearParams, ln_eps: float) -> Tensor:
+    """LayerNorm (epsilon ``ln_eps``) and linear head on the class token: (B, E) -> (B, K)."""
     e = cls_out.shape[-1]
-    return F.linear(F.layer_norm(cls_out, (e,), *norm, eps=LN_EPS), head.weight, head.bias)
+    return F.linear(F.layer_norm(cls_out, (e,), *norm, eps=ln_eps), head.weight, head.bias)

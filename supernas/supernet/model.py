@@ -55,7 +55,7 @@ class Supernet(nn.Module):
                 assert cls_attn is not None
                 tokens = fn.reduce_tokens(tokens, cls_attn, keep)  # (B, T', E)
         norm, head = self.head.sliced(config.embed_dim)
-        return fn.classify(tokens[:, 0], norm, head)
+        return fn.classify(tokens[:, 0], norm, head, self.space.ln_eps)
 
     def layer_params(self, config: SubnetConfig, layer: int) -> fn.LayerParams:
         """The sliced weights layer ``layer`` of ``config`` runs with."""
@@ -84,6 +84,7 @@ class Supernet(nn.Module):
             heads=config.heads[block_index],
             weight_bits=config.weight_bits[layer],
             act_bits=config.act_bits[layer],
+            ln_eps=self.space.ln_eps,
         )
 
     def _check_input(self, x: Tensor) -> None:

@@ -26,8 +26,8 @@ def _linear_from(params: fn.LinearParams) -> nn.Linear:
     return layer
 
 
-def _norm_from(params: tuple[Tensor, Tensor]) -> nn.LayerNorm:
-    norm = nn.LayerNorm(params[0].shape[0], eps=fn.LN_EPS)
+def _norm_from(params: tuple[Tensor, Tensor], eps: float) -> nn.LayerNorm:
+    norm = nn.LayerNorm(params[0].shape[0], eps=eps)
     with torch.no_grad():
         norm.weight.copy_(params[0])
         norm.bias.copy_(params[1])
@@ -96,8 +96,8 @@ class StaticLayer(nn.Module):
         self.weight_bits = params.weight_bits
         self.act_bits = params.act_bits
         self.keep_after = keep_after  # token keep ratio applied after this layer (1.0: none)
-        self.norm1 = _norm_from(params.norm1)
-        self.norm2 = _norm_from(params.norm2)
+        self.norm1 = _norm_from(params.norm1, params.ln_eps)
+        self.norm2 = _norm_from(params.norm2, params.ln_eps)
         self.lora = nn.ModuleDict(
             {
                 name: LoRA(p.lora_a, p.lora_b)
@@ -124,6 +124,7 @@ class StaticLayer(nn.Module):
             heads=self.heads,
             weight_bits=self.weight_bits,
             act_bits=self.act_bits,
+            ln_eps=self.norm1.eps,
         )
 
 
@@ -164,7 +165,8 @@ class StaticSubnet(nn.Module):
             if reduce:
                 assert cls_attn is not None
                 tokens = fn.reduce_tokens(tokens, cls_attn, layer.keep_after)  # (B, T', E)
-        return fn.classify(tokens[:, 0], (self.head_norm.weight, self.head_norm.bias), _params(self.head))
+        head_norm = (self.head_norm.weight, self.head_norm.bias)
+        return fn.classify(tokens[:, 0], head_norm, _params(self.head), self.head_norm.eps)
 
 
 @torch.no_grad()
@@ -196,7 +198,7 @@ def extract(supernet: Supernet, config: SubnetConfig) -> StaticSubnet:
         pos_embed,
         blocks,
         layers,
-        _norm_from(norm),
+        _norm_from(norm, space.ln_eps),
         _linear_from(head),
     )
     return static.train(supernet.training)

@@ -7,6 +7,7 @@ import pytest
 
 from supernas.errors import SearchSpaceError
 from supernas.search_space import InputSpec, SearchSpace, default_space
+from supernas.search_space.space import FIELD_AXES
 
 
 def test_round_trip_toml_and_json(tmp_path: Path, tiny_space: SearchSpace) -> None:
@@ -14,6 +15,19 @@ def test_round_trip_toml_and_json(tmp_path: Path, tiny_space: SearchSpace) -> No
         path = tmp_path / f"space{suffix}"
         tiny_space.save(path)
         assert SearchSpace.load(path) == tiny_space
+
+
+def test_layernorm_epsilon_round_trips_and_defaults_for_old_files(tmp_path: Path) -> None:
+    for eps in (1e-6, 1e-12, 0.25):
+        for suffix in (".toml", ".json"):
+            path = tmp_path / f"space{suffix}"
+            SearchSpace(ln_eps=eps).save(path)
+            assert SearchSpace.load(path).ln_eps == eps
+    old = SearchSpace().to_dict()
+    del old["ln_eps"]  # a space saved before the field existed
+    assert SearchSpace.from_dict(old).ln_eps == 1e-5
+    assert FIELD_AXES["ln_eps"] == "norm"
+    assert set(FIELD_AXES) == set(SearchSpace().to_dict())
 
 
 def test_choices_are_sorted_and_deduplicated_on_load() -> None:
@@ -35,7 +49,11 @@ def test_choices_are_sorted_and_deduplicated_on_load() -> None:
         ({"depth": [2, 2]}, "duplicate choices"),
         ({"depth": [2.5]}, "choice 2.5 is not an integer"),
         ({"depth": ["two"]}, "choice 'two' is not a number"),
-        ({"head_dim": 0}, "'head_dim': 0 is not valid; valid: an integer ≥ 1"),
+        ({"head_dim": 0}, "'head_dim': 0 is not valid; valid: an integer in 1..1024"),
+        ({"ln_eps": 0}, "'ln_eps': 0 is not valid; valid: a number in (0, 1)"),
+        ({"ln_eps": 1.5}, "'ln_eps': 1.5 is not valid; valid: a number in (0, 1)"),
+        ({"ln_eps": float("inf")}, "'ln_eps': inf is not valid; valid: a number in (0, 1)"),
+        ({"ln_eps": "1e-6"}, "'ln_eps': '1e-6' is not valid; valid: a number in (0, 1)"),
     ],
 )
 def test_invalid_spaces_name_the_field_and_valid_values(data: dict, fragment: str) -> None:

@@ -12,8 +12,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from supernas.errors import SearchSpaceError
 from supernas.search_space import InputSpec, SearchSpace, SubnetConfig, costs, largest, sample, token_counts
-from supernas.supernet import Supernet, extract
-from supernas.supernet import functional as fn
+from supernas.supernet import Supernet, extract, functional as fn
 
 
 def _trained_looking(space: SearchSpace, spec: InputSpec, seed: int = 0) -> Supernet:
@@ -147,3 +146,19 @@ def test_bad_inputs_raise(space: SearchSpace, digits_spec: InputSpec) -> None:
         net(torch.zeros(2, 1, 8, 8), replace(largest(space), embed_dim=40))
     with pytest.raises(SearchSpaceError, match="attention width: 200 requested but the supernet holds 64"):
         net.blocks[0].qkv.sliced(64, 600)
+
+
+def test_layernorm_epsilon_comes_from_the_space_and_survives_extraction(digits_spec: InputSpec) -> None:
+    wide_eps = SearchSpace(ln_eps=0.5)  # large enough to change every LayerNorm's output
+    net = _trained_looking(wide_eps, digits_spec)
+    default = _trained_looking(SearchSpace(), digits_spec)
+    default.load_state_dict(net.state_dict())
+    x = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(6))
+    config = largest(wide_eps)
+    static = extract(net, config)
+    norms = [m for m in static.modules() if isinstance(m, torch.nn.LayerNorm)]
+    assert len(norms) == 2 * config.depth + 1 and all(m.eps == 0.5 for m in norms)
+    with torch.no_grad():
+        out = net(x, config)
+        assert torch.allclose(static(x), out, atol=1e-6)
+        assert (default(x, config) - out).abs().max() > 1e-3
