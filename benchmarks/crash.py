@@ -6,7 +6,7 @@ random moments and resumed with ``supernas resume`` after each kill. Checks that
 number of COMPLETE evaluations never decreases across kills, no row is duplicated
 or left RUNNING, and the final front equals the uninterrupted one.
 
-Run: ``.venv/bin/python benchmarks/crash.py [--kills 20] [--budget 200]``
+Run: ``.venv/bin/python benchmarks/crash.py [--kills 20] [--budget 200] [--quick]``
 """
 
 from __future__ import annotations
@@ -14,10 +14,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,21 +24,9 @@ import numpy as np
 from supernas.data import load_task
 from supernas.store import Store
 from supernas.supernet.train import TrainConfig, train
-from supernas.testing import tiny_space
+from supernas.testing import start_cli, tiny_space
 
 TINY = tiny_space()
-
-
-def cli(*args: str, cwd: Path, errors: bool = False) -> subprocess.Popen[str]:
-    env = {**os.environ, "NO_COLOR": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "supernas.cli.main", *args],
-        cwd=cwd,
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE if errors else subprocess.DEVNULL,
-    )
 
 
 def created(url: str, name: str) -> bool:
@@ -68,7 +53,10 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=200)
     parser.add_argument("--checkpoint")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="2 kills of a 16-evaluation search: check it runs")
     args = parser.parse_args()
+    if args.quick:
+        args.kills, args.budget = 2, 16
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         checkpoint = Path(args.checkpoint) if args.checkpoint else work / "tiny.pt"
@@ -86,28 +74,29 @@ def main() -> None:
             "--executor",
             "local",
         ]
-        ref = cli("search", *search, "--name", "ref", "--storage", f"sqlite:///{work}/ref.db", "--json", cwd=work)
+        ref = start_cli("search", *search, "--name", "ref", "--storage", f"sqlite:///{work}/ref.db", "--json", cwd=work)
         expected = json.loads(ref.communicate()[0])
         url = f"sqlite:///{work}/killed.db"
         rng = np.random.default_rng(args.seed)
         counts, kills, start = [], 0, time.perf_counter()
         while kills < args.kills:
             proc = (
-                cli("search", *search, "--name", "k", "--storage", url, cwd=work)
+                start_cli("search", *search, "--name", "k", "--storage", url, cwd=work)
                 if not created(url, "k")
-                else cli("resume", "k", "--storage", url, cwd=work)
+                else start_cli("resume", "k", "--storage", url, cwd=work)
             )
             time.sleep(float(rng.uniform(3.0, 15.0)))  # startup, replay and some new evaluations
             if proc.poll() is not None:
+                proc.communicate()
                 break
             proc.send_signal(signal.SIGKILL)
-            proc.wait()
+            proc.communicate()  # reaps it and closes its pipes
             kills += 1
             counts.append(complete(url, "k"))
         final = (
-            cli("resume", "k", "--storage", url, "--json", cwd=work, errors=True)
+            start_cli("resume", "k", "--storage", url, "--json", cwd=work)
             if created(url, "k")
-            else cli("search", *search, "--name", "k", "--storage", url, "--json", cwd=work, errors=True)
+            else start_cli("search", *search, "--name", "k", "--storage", url, "--json", cwd=work)
         )
         out, err = final.communicate()
         if final.returncode != 0:

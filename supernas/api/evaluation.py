@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -36,9 +37,9 @@ class EvaluationSettings:
         if self.executor not in EXECUTORS:
             raise SearchError(f"{self.executor!r} is not valid; valid: {choices_text(EXECUTORS)}", field="executor")
         _check_int("workers", self.workers, 0, MAX_WORKERS, "0 (one per CPU) or a positive integer")
-        _check_number("cpus_per_worker", self.cpus_per_worker, 0.0, exclusive=True)
+        check_number("cpus_per_worker", self.cpus_per_worker, 0.0, exclusive=True)
         if self.gpus_per_worker is not None:
-            _check_number("gpus_per_worker", self.gpus_per_worker, 0.0, exclusive=False)
+            check_number("gpus_per_worker", self.gpus_per_worker, 0.0, exclusive=False)
         _check_int("latency_batch", self.latency_batch, 1, MAX_LATENCY_BATCH, "an integer")
         pick_device_name(self.device)
 
@@ -77,14 +78,12 @@ def _check_int(field: str, value: int, low: int, high: int, what: str) -> None:
         raise WorkerError(f"{value!r} is out of range; valid: {what} in {low}..{high}", field=field)
 
 
-def _check_number(field: str, value: float, low: float, exclusive: bool) -> None:
-    import math
-
-    ok = isinstance(value, (int, float)) and math.isfinite(value) and (value > low if exclusive else value >= low)
-    if not ok:
-        raise WorkerError(
-            f"{value:g} is out of range; valid: a number {'>' if exclusive else '>='} {low:g}", field=field
-        )
+def check_number(field: str, value: float, low: float, exclusive: bool) -> None:
+    """``value`` must be a finite number above ``low`` (or at least ``low`` unless ``exclusive``)."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not number or not (value > low if exclusive else value >= low):
+        shown = f"{value:g}" if number or isinstance(value, float) else repr(value)
+        raise WorkerError(f"{shown} is out of range; valid: a number {'>' if exclusive else '>='} {low:g}", field=field)
 
 
 class LocalEvaluator:

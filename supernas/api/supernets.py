@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from supernas.api.evaluation import check_number
 from supernas.atomic import check_writable
 from supernas.data import TaskData, load_task
 from supernas.errors import CheckpointError, TrainingError, WorkerError
@@ -105,12 +106,12 @@ class RayTrainSettings:
     device: str = "auto"  # device inside each trial
 
     def __post_init__(self) -> None:
-        if isinstance(self.trials, bool) or not 1 <= self.trials <= MAX_TRIALS:
-            raise WorkerError(f"{self.trials} is out of range; valid: an integer in 1..{MAX_TRIALS}", field="trials")
-        if not self.cpus_per_trial > 0:
-            raise WorkerError(f"{self.cpus_per_trial:g} is out of range; valid: a number > 0", field="cpus_per_trial")
-        if self.gpus_per_trial is not None and not self.gpus_per_trial >= 0:
-            raise WorkerError(f"{self.gpus_per_trial:g} is out of range; valid: a number >= 0", field="gpus_per_trial")
+        trials = self.trials
+        if isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= MAX_TRIALS:
+            raise WorkerError(f"{trials!r} is out of range; valid: an integer in 1..{MAX_TRIALS}", field="trials")
+        check_number("cpus_per_trial", self.cpus_per_trial, 0.0, exclusive=True)
+        if self.gpus_per_trial is not None:
+            check_number("gpus_per_trial", self.gpus_per_trial, 0.0, exclusive=False)
 
 
 @dataclass(frozen=True)

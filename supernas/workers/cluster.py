@@ -10,7 +10,6 @@ from types import TracebackType
 
 from supernas.errors import WorkerError
 
-
 LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": Ray keeps a node on the loopback address
 
 
@@ -35,6 +34,7 @@ def probe(address: str, timeout_s: float) -> None:
         return
     target = address.split("://", 1)[-1]
     host, _, port = target.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host  # [::1]:PORT
     if not host or not port.isdigit():
         raise WorkerError(f"{address!r} is not valid; valid: HOST:PORT, ray://HOST:PORT or auto", field="ray_address")
     try:

@@ -17,27 +17,9 @@ from typer.testing import CliRunner
 from supernas.cli.main import app
 from supernas.store import Store
 from supernas.supernet.checkpoint import read_checkpoint
-from supernas.testing import tiny_space
+from supernas.testing import run_cli, start_cli, tiny_space
 
 TINY = tiny_space(depth=(1, 2))
-
-
-def supernas(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "NO_COLOR": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "supernas.cli.main", *args],
-        cwd=cwd,
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    proc = supernas(*args, cwd=cwd)
-    out, err = proc.communicate(timeout=300)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 @pytest.fixture
@@ -53,11 +35,11 @@ def weights(path: Path) -> dict[str, torch.Tensor]:
 @pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path: Path, space_file: Path) -> None:
     args = ["train", "--space", str(space_file), "--epochs", "5", "--seed", "3", "--batch-size", "32"]
-    full = run(*args, "--out", "full.pt", "--json", cwd=tmp_path)
+    full = run_cli(*args, "--out", "full.pt", "--json", cwd=tmp_path)
     assert full.returncode == 0, full.stderr
     metrics = json.loads(full.stdout)
     assert metrics["subnets"][0]["name"] == "largest" and len(metrics["subnets"]) == 12
-    proc = supernas(*args, "--out", "killed.pt", cwd=tmp_path)
+    proc = start_cli(*args, "--out", "killed.pt", cwd=tmp_path)
     deadline = time.monotonic() + 120
     while not (tmp_path / "killed.pt").exists():  # the first epoch's checkpoint
         assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
@@ -67,7 +49,7 @@ def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path: Pa
     proc.wait()
     epoch = read_checkpoint(tmp_path / "killed.pt")["epoch"]
     assert 1 <= epoch < 5
-    resumed = run(*args, "--out", "killed.pt", "--resume", "--json", cwd=tmp_path)
+    resumed = run_cli(*args, "--out", "killed.pt", "--resume", "--json", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert "Resuming" in resumed.stderr
     a, b = weights(tmp_path / "full.pt"), weights(tmp_path / "killed.pt")
@@ -100,9 +82,9 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
 
 def test_existing_or_corrupt_out(tmp_path: Path) -> None:
     (tmp_path / "x.pt").write_bytes(b"not a checkpoint")
-    result = run("train", "--out", "x.pt", cwd=tmp_path)
+    result = run_cli("train", "--out", "x.pt", cwd=tmp_path)
     assert result.returncode == 2 and "already exists; pass --resume" in result.stderr
-    result = run("train", "--out", "x.pt", "--resume", cwd=tmp_path)
+    result = run_cli("train", "--out", "x.pt", "--resume", cwd=tmp_path)
     assert result.returncode == 2 and "corrupt or not a supernas checkpoint" in result.stderr
     assert (tmp_path / "x.pt").read_bytes() == b"not a checkpoint"
 
@@ -123,7 +105,7 @@ def test_ray_driver_sigkill_then_resume_finishes_and_registers(tmp_path: Path, s
         "--storage",
         "sqlite:///s.db",
     ]
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # not start_cli: the driver needs its own session, to kill it with its Ray processes
         [sys.executable, "-m", "supernas.cli.main", *args],
         cwd=tmp_path,
         text=True,
@@ -139,7 +121,7 @@ def test_ray_driver_sigkill_then_resume_finishes_and_registers(tmp_path: Path, s
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and the Ray processes it started
     proc.wait()
     assert not (tmp_path / "ray.pt").exists()
-    resumed = run(*args, "--resume", "--json", cwd=tmp_path)
+    resumed = run_cli(*args, "--resume", "--json", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert read_checkpoint(tmp_path / "ray.pt")["epoch"] == 3
     assert json.loads(resumed.stdout)["supernet"] == "ray"
@@ -157,7 +139,7 @@ def test_ray_driver_sigkill_then_resume_finishes_and_registers(tmp_path: Path, s
 )
 def test_ray_bad_input_is_one_line_exit_2(tmp_path: Path, extra: list[str], needle: str) -> None:
     before = sorted(p.name for p in tmp_path.iterdir())
-    result = run("train", "--ray", "--out", "x.pt", *extra, cwd=tmp_path)
+    result = run_cli("train", "--ray", "--out", "x.pt", *extra, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
     assert needle in result.stderr
