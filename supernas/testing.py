@@ -52,16 +52,24 @@ def maybe_crash(marker: str | None) -> None:
     os._exit(1)
 
 
-def start_cli(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
-    """``supernas ARGS`` in a new process (one intra-op thread, no colours), pipes for stdout and stderr."""
+def start_cli(
+    *args: str, cwd: Path, env: Mapping[str, str] | None = None, new_session: bool = False, quiet: bool = False
+) -> subprocess.Popen[str]:
+    """``supernas ARGS`` in a new process (one intra-op thread, no colours), pipes for stdout and stderr.
+
+    ``new_session`` makes it a process group of its own (kill it with the processes it starts, e.g.
+    Ray's, via ``os.killpg``); ``quiet`` discards its output instead of piping it.
+    """
     full_env = {**os.environ, "NO_COLOR": "1", "OMP_NUM_THREADS": "1", **(env or {})}
+    output = subprocess.DEVNULL if quiet else subprocess.PIPE
     return subprocess.Popen(
         [sys.executable, "-m", "supernas.cli.main", *args],
         cwd=cwd,
         env=full_env,
         text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=output,
+        stderr=output,
+        start_new_session=new_session,
     )
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -105,15 +103,7 @@ def test_ray_driver_sigkill_then_resume_finishes_and_registers(tmp_path: Path, s
         "--storage",
         "sqlite:///s.db",
     ]
-    proc = subprocess.Popen(  # not start_cli: the driver needs its own session, to kill it with its Ray processes
-        [sys.executable, "-m", "supernas.cli.main", *args],
-        cwd=tmp_path,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1", "OMP_NUM_THREADS": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = start_cli(*args, cwd=tmp_path, new_session=True, quiet=True)  # killed below with its Ray processes
     deadline = time.monotonic() + 180
     while not list((tmp_path / ".ray.pt.tune").glob("*/checkpoint_000000")):  # the first reported epoch
         assert proc.poll() is None and time.monotonic() < deadline
