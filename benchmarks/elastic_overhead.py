@@ -6,7 +6,11 @@ Measures, in one process with interleaved repeats (medians of per-repeat ratios)
   over the plain model (goal ≤ 1.10);
 * inference forward of the extracted largest subnet over the plain model (goal ≤ 1.02).
 
-Run: ``.venv/bin/python benchmarks/elastic_overhead.py [--repeats 15] [--batch 64]``
+``--preset digits`` (default): the built-in space on 8×8 digits; ``--preset deit-tiny``: the
+DeiT-Tiny space on 32×32 RGB inputs (largest subnet: 12 layers, 192 channels, 4-pixel patches).
+
+Run: ``.venv/bin/python benchmarks/elastic_overhead.py [--preset digits|deit-tiny] [--repeats 15] [--batch 64]
+[--quick]``
 """
 
 from __future__ import annotations
@@ -20,17 +24,19 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from supernas.search_space import InputSpec, SearchSpace, largest
+from supernas.search_space import InputSpec, largest, preset_space
 from supernas.supernet import Supernet, extract
+
+INPUTS = {"digits": InputSpec("image", (1, 8, 8), 10), "deit-tiny": InputSpec("image", (3, 32, 32), 10)}
 
 
 class PlainLayer(nn.Module):
     """A textbook pre-norm ViT layer."""
 
-    def __init__(self, dim: int, heads: int, head_dim: int, hidden: int) -> None:
+    def __init__(self, dim: int, heads: int, head_dim: int, hidden: int, eps: float) -> None:
         super().__init__()
         self.heads, self.head_dim = heads, head_dim
-        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.norm1, self.norm2 = nn.LayerNorm(dim, eps=eps), nn.LayerNorm(dim, eps=eps)
         self.qkv = nn.Linear(dim, 3 * heads * head_dim)
         self.proj = nn.Linear(heads * head_dim, dim)
         self.fc1, self.fc2 = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
@@ -55,14 +61,15 @@ class PlainViT(nn.Module):
         hidden: int,
         classes: int,
         patch: int,
+        eps: float,
     ) -> None:
         super().__init__()
         self.patch = patch
         self.stem = nn.Linear(patch_dim, dim)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, tokens, dim))
-        self.layers = nn.ModuleList(PlainLayer(dim, heads, head_dim, hidden) for _ in range(depth))
-        self.norm, self.head = nn.LayerNorm(dim), nn.Linear(dim, classes)
+        self.layers = nn.ModuleList(PlainLayer(dim, heads, head_dim, hidden, eps) for _ in range(depth))
+        self.norm, self.head = nn.LayerNorm(dim, eps=eps), nn.Linear(dim, classes)
 
     def forward(self, x: Tensor) -> Tensor:
         b, c, h, w = x.shape
@@ -89,6 +96,7 @@ def plain_copy(net: Supernet) -> PlainViT:
         config.hidden_dim(0),
         spec.num_classes,
         space.patch_size,
+        space.ln_eps,
     )
     with torch.no_grad():
         plain.stem.load_state_dict(static.stem.state_dict())
@@ -124,15 +132,20 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--preset", choices=("digits", "deit-tiny"), default="digits")
+    parser.add_argument("--quick", action="store_true", help="2 repeats of 2 iterations at batch 8: check it runs")
     args = parser.parse_args()
+    if args.quick:
+        args.repeats, args.iters, args.batch = 2, 2, 8
     torch.set_num_threads(args.threads)
-    space, spec = SearchSpace(), InputSpec("image", (1, 8, 8), 10)
+    spec = INPUTS[args.preset]
+    space = preset_space(args.preset, spec)
     net = Supernet(space, spec, torch.Generator().manual_seed(0))
     config = largest(space)
     plain = plain_copy(net)
     static = extract(net, config)
     gen = torch.Generator().manual_seed(1)
-    x = torch.randn(args.batch, 1, 8, 8, generator=gen)
+    x = torch.randn(args.batch, *spec.shape, generator=gen)
     y = torch.randint(0, 10, (args.batch,), generator=gen)
     with torch.no_grad():
         diff = (plain(x) - net(x, config)).abs().max().item()
@@ -151,7 +164,12 @@ def main() -> None:
             fs = timed(lambda: static(x), args.iters * 2)
             fp = timed(lambda: plain(x), args.iters * 2)
         fwd_ratios.append(fs / fp)
-    print(f"batch {args.batch}, threads {args.threads}, {args.repeats} repeats × {args.iters} iterations")
+    shape = "×".join(map(str, spec.shape))
+    print(
+        f"{args.preset} space, input {shape}, patch {space.patch_size}, largest subnet {config.depth} layers × "
+        f"{config.embed_dim}; batch {args.batch}, threads {args.threads}, "
+        f"{args.repeats} repeats × {args.iters} iterations"
+    )
     super_ms, plain_ms = statistics.median(t_super) * 1e3, statistics.median(t_plain) * 1e3
     print(f"train step: supernet {super_ms:.2f} ms, plain {plain_ms:.2f} ms")
     print(

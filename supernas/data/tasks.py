@@ -1,46 +1,90 @@
-"""Tasks: the embedded ``digits`` data set and a user's own arrays (``npz:PATH``).
+"""Tasks: splits, what the network sees of them, and the embedded ``digits`` data set.
 
-A task is a fixed, seeded split into train / validation / test tensors plus the
-:class:`InputSpec` the supernet is built for. Images are ``(N, C, H, W)``
-float32; sequences are ``(N, L, C)`` float32 (``(N, L)`` arrays gain ``C = 1``).
-Features are standardised with statistics of the training split only.
+A task is a fixed, seeded split into train / validation / test plus the :class:`InputSpec`
+the supernet is built for. Images are ``(N, C, H, W)`` float32; sequences are ``(N, L, C)``
+float32. Features are standardised with statistics of the training split only. Small tasks
+(``digits``) are held in memory; the others stream their examples from disk (see
+:mod:`supernas.data.streaming`) and read the whole of a split only when ``Split.x`` is asked for.
 """
 
 from __future__ import annotations
 
-import zipfile
-from dataclasses import dataclass, replace
-from pathlib import Path
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from supernas.data.stats import channel_statistics
+from supernas.data.streaming import Examples, SplitRows, read_batches
 from supernas.errors import DataError
-from supernas.search_space.spec import InputSpec
+from supernas.search_space.spec import InputKind, InputSpec
 
-BUILTIN_TASKS = ("digits",)
-VALID_TASKS = "digits, npz:PATH"
-SPLIT_SHARES = (0.6, 0.2, 0.2)  # train / val / test shares when the npz file gives no explicit splits
+SPLIT_SHARES = (0.6, 0.2, 0.2)  # train / val / test shares when the data give no explicit splits
 SPLIT_SEED = 0  # the built-in split is fixed: every run sees the same examples in each split
+SPLIT_NAMES = ("train", "val", "test")
+MATERIALISE_BATCH = 256  # examples read at a time when a streamed split's ``x`` is asked for
 
 
-@dataclass(frozen=True)
 class Split:
-    """Inputs and integer labels of one split."""
+    """Inputs and integer labels of one split, held in memory or streamed from a data set.
 
-    x: Tensor  # (N, C, H, W) images or (N, L, C) sequences, float32
-    y: Tensor  # (N,) int64 labels in 0 .. num_classes - 1
+    ``x`` is the whole split as one (N, ...) float32 tensor: a streamed split reads it on first
+    access and keeps it, for consumers that evaluate whole splits. Training and its per-epoch
+    validation use :meth:`batches`, which holds one batch at a time.
+    """
+
+    def __init__(self, x: Tensor, y: Tensor) -> None:
+        self._x: Tensor | None = x  # (N, C, H, W) images or (N, L, C) sequences, float32
+        self.y = y  # (N,) int64 labels in 0 .. num_classes - 1
+        self._rows: SplitRows | None = None
+
+    @classmethod
+    def streamed(cls, rows: SplitRows, y: Tensor) -> Split:
+        """A split whose examples are read from ``rows`` when needed."""
+        split = cls.__new__(cls)
+        split._x, split.y, split._rows = None, y, rows
+        return split
 
     def __len__(self) -> int:
         return len(self.y)
+
+    @property
+    def streams(self) -> bool:
+        """True while the examples are read from disk (``x`` not held in memory)."""
+        return self._x is None
+
+    @property
+    def x(self) -> Tensor:
+        if self._x is None:
+            assert self._rows is not None
+            x = torch.empty((len(self), *self._rows.examples.shape))
+            chunks = [range(s, min(s + MATERIALISE_BATCH, len(self))) for s in range(0, len(self), MATERIALISE_BATCH)]
+            for chunk, batch in zip(chunks, read_batches(self._rows, chunks)):
+                x[chunk.start : chunk.stop] = batch
+            self._x = x
+        return self._x
+
+    def batches(self, positions: Sequence[Tensor], workers: int = 0, pin_memory: bool = False) -> Iterator[Tensor]:
+        """The inputs at each tensor of ``positions`` (indices into this split), in order.
+
+        Streamed splits are read by ``workers`` loader processes (0: this process); the values never
+        depend on the number of workers.
+        """
+        if self._x is not None:
+            for rows in positions:
+                yield self._x[rows]
+            return
+        assert self._rows is not None
+        yield from read_batches(self._rows, positions, workers, pin_memory)
 
 
 @dataclass(frozen=True)
 class TaskData:
     """A task's splits and what the network sees of it."""
 
-    name: str  # "digits" or "npz:PATH"
+    name: str  # "digits", "npz:PATH", "folder:PATH?image_size=32", … (load_task(name) loads it again)
     spec: InputSpec  # input shape and number of classes
     class_names: tuple[str, ...]  # one name per label
     train: Split  # for weight updates
@@ -50,138 +94,89 @@ class TaskData:
     std: tuple[float, ...] = ()  # per-channel std raw inputs were divided by (training split)
 
 
-def load_task(task: str) -> TaskData:
-    """The splits of ``task``: ``digits`` or ``npz:PATH``."""
-    if task == "digits":
-        return _digits()
-    if task.startswith("npz:"):
-        return _npz(task, Path(task[4:]))
-    raise DataError(f"unknown task {task!r}; valid: {VALID_TASKS}")
+@dataclass(frozen=True)
+class TaskOptions:
+    """How a task's data are read; the options given are part of its name (``folder:PATH?image_size=32``)."""
+
+    image_size: int | None = None  # resize every image to image_size × image_size; None: the images' own size
+    channels: int | None = None  # 1 (grayscale) or 3 (RGB); None: 3 when any image is in colour
+    input_column: str | None = None  # hf: the image or array column; None: detected
+    label_column: str | None = None  # hf: the label column; None: detected
+
+    def given(self) -> dict[str, int | str]:
+        """The options that are set, by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
 
-def task_spec(task: str) -> InputSpec:
-    """The input spec of ``task`` (loads the data: npz files are validated too)."""
-    return load_task(task).spec
+def stratified_split(
+    y: np.ndarray, rng: np.random.Generator, shares: Sequence[float] = SPLIT_SHARES
+) -> tuple[np.ndarray, ...]:
+    """Indices of one part per share with every class split in ``shares`` (the last part takes the rest)."""
+    parts: list[list[np.ndarray]] = [[] for _ in shares]
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        start = 0
+        for k, share in enumerate(shares):
+            stop = len(members) if k == len(shares) - 1 else start + round(share * len(members))
+            parts[k].append(members[start:stop])
+            start = stop
+    return tuple(np.sort(np.concatenate(p)) for p in parts)
 
 
-def _digits() -> TaskData:
-    from sklearn.datasets import load_digits
+def streamed_task(
+    name: str,
+    where: str,
+    kind: InputKind,
+    examples: Examples,
+    labels: np.ndarray,
+    parts: Sequence[np.ndarray],
+    class_names: tuple[str, ...],
+) -> TaskData:
+    """A task whose splits stream from ``examples``, standardised with training-split statistics."""
+    for label, part in zip(SPLIT_NAMES, parts):
+        if len(part) == 0:
+            raise DataError(f"{where}: the {label} split is empty; every split needs at least one example")
+    normalisation = channel_statistics(where, examples, parts[0], kind)
+    train, val, test = (
+        Split.streamed(SplitRows(examples, part.astype(np.int64), normalisation), torch.from_numpy(labels[part]))
+        for part in parts
+    )
+    spec = InputSpec(kind, examples.shape, len(class_names))
+    return TaskData(name, spec, class_names, train, val, test, mean=normalisation.mean, std=normalisation.std)
 
-    bunch = load_digits()
+
+def load_digits() -> TaskData:
+    """The embedded 8×8 digits in memory: a fixed, seeded, stratified 60/20/20 split."""
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    bunch = sklearn_digits()
     x = (bunch.images.astype(np.float32) / 16.0)[:, None]  # (N, 1, 8, 8) in [0, 1]
     y = bunch.target.astype(np.int64)
-    parts = _stratified_split(y, np.random.default_rng(SPLIT_SEED))
-    task = _build("digits", "image", x, y, parts, tuple(str(k) for k in range(10)), 10)
+    parts = stratified_split(y, np.random.default_rng(SPLIT_SEED))
+    task = _in_memory("digits", "image", x, y, parts, tuple(str(k) for k in range(10)))
     # mean and std in the units of sklearn's raw pixels (0..16): (raw - mean) / std is what the network sees
     return replace(task, mean=tuple(16.0 * m for m in task.mean), std=tuple(16.0 * s for s in task.std))
 
 
-def _stratified_split(y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Indices of train / val / test with every class split in ``SPLIT_SHARES``."""
-    parts: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
-    for label in np.unique(y):
-        members = rng.permutation(np.flatnonzero(y == label))
-        n_train = round(SPLIT_SHARES[0] * len(members))
-        n_val = round(SPLIT_SHARES[1] * len(members))
-        parts[0].append(members[:n_train])
-        parts[1].append(members[n_train : n_train + n_val])
-        parts[2].append(members[n_train + n_val :])
-    return tuple(np.sort(np.concatenate(p)) for p in parts)  # type: ignore[return-value]
-
-
-def _build(
+def _in_memory(
     name: str,
-    kind: str,
+    kind: InputKind,
     x: np.ndarray,
     y: np.ndarray,
-    parts: tuple[np.ndarray, np.ndarray, np.ndarray],
+    parts: Sequence[np.ndarray],
     class_names: tuple[str, ...],
-    num_classes: int,
 ) -> TaskData:
     train_x = x[parts[0]]
     axes = (0, 2, 3) if kind == "image" else (0, 1)  # per-channel statistics
     mean = train_x.mean(axis=axes, keepdims=True)
     std = train_x.std(axis=axes, keepdims=True) + 1e-6
-    splits = [
+    train, val, test = (
         Split(torch.from_numpy(((x[p] - mean) / std).astype(np.float32)), torch.from_numpy(y[p].astype(np.int64)))
         for p in parts
-    ]
-    spec = InputSpec(kind, tuple(int(s) for s in x.shape[1:]), num_classes)  # type: ignore[arg-type]
-    train, val, test = splits
+    )
+    spec = InputSpec(kind, tuple(int(s) for s in x.shape[1:]), len(class_names))
     return TaskData(name, spec, class_names, train, val, test, mean=_flat(mean), std=_flat(std))
 
 
 def _flat(stats: np.ndarray) -> tuple[float, ...]:
     return tuple(float(v) for v in stats.reshape(-1))
-
-
-def _npz(name: str, path: Path) -> TaskData:
-    """A user's arrays: ``x``, ``y`` and optionally ``split`` (0 train, 1 val, 2 test) and ``class_names``."""
-    if not path.is_file():
-        raise DataError(f"task file {str(path)!r} does not exist; valid tasks: {VALID_TASKS}")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DataError(f"task file {str(path)!r} is not a readable .npz archive ({exc})") from None
-    missing = [key for key in ("x", "y") if key not in arrays]
-    if missing:
-        raise DataError(
-            f"{path}: array {missing[0]!r} is missing; an npz task needs 'x' and 'y' (optional: 'split', 'class_names')"
-        )
-    unknown = sorted(set(arrays) - {"x", "y", "split", "class_names"})
-    if unknown:
-        raise DataError(f"{path}: unknown array {unknown[0]!r}; valid: x, y, split, class_names")
-    x, y = _check_x(path, arrays["x"]), _check_y(path, arrays["y"], len(arrays["x"]))
-    kind = "image" if x.ndim == 4 else "sequence"
-    num_classes = int(y.max()) + 1
-    class_names = _class_names(path, arrays.get("class_names"), num_classes)
-    parts = (
-        _explicit_split(path, arrays["split"], len(y))
-        if "split" in arrays
-        else _stratified_split(y, np.random.default_rng(SPLIT_SEED))
-    )
-    for label, part in zip(("train", "val", "test"), parts):
-        if len(part) == 0:
-            raise DataError(f"{path}: the {label} split is empty; every split needs at least one example")
-    return _build(name, kind, x, y, parts, class_names, num_classes)
-
-
-def _check_x(path: Path, x: np.ndarray) -> np.ndarray:
-    if x.ndim not in (2, 3, 4):
-        raise DataError(f"{path}: 'x' has shape {x.shape}; valid: (N, C, H, W) images, (N, L) or (N, L, C) sequences")
-    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
-        raise DataError(f"{path}: 'x' has dtype {x.dtype}; valid: a float or integer dtype")
-    x = x.astype(np.float32)
-    if not np.isfinite(x).all():
-        raise DataError(f"{path}: 'x' contains NaN or infinite values; valid: finite numbers")
-    return x[:, :, None] if x.ndim == 2 else x  # (N, L) -> (N, L, 1)
-
-
-def _check_y(path: Path, y: np.ndarray, n: int) -> np.ndarray:
-    if y.ndim != 1 or len(y) != n:
-        raise DataError(f"{path}: 'y' has shape {y.shape}; valid: ({n},), one label per example of 'x'")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise DataError(f"{path}: 'y' has dtype {y.dtype}; valid: integer labels 0 .. K-1")
-    if len(y) and y.min() < 0:
-        raise DataError(f"{path}: 'y' has label {int(y.min())}; valid: integer labels 0 .. K-1")
-    if len(np.unique(y)) < 2:
-        raise DataError(f"{path}: 'y' has fewer than 2 classes; valid: integer labels 0 .. K-1 with K >= 2")
-    return y.astype(np.int64)
-
-
-def _class_names(path: Path, names: np.ndarray | None, num_classes: int) -> tuple[str, ...]:
-    if names is None:
-        return tuple(str(k) for k in range(num_classes))
-    if names.ndim != 1 or len(names) != num_classes:
-        raise DataError(f"{path}: 'class_names' has {names.size} entries; valid: {num_classes}, one per label")
-    return tuple(str(name) for name in names)
-
-
-def _explicit_split(path: Path, split: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if split.shape != (n,) or not np.issubdtype(split.dtype, np.integer):
-        raise DataError(f"{path}: 'split' has shape {split.shape} and dtype {split.dtype}; valid: ({n},) integers")
-    bad = sorted(set(np.unique(split).tolist()) - {0, 1, 2})
-    if bad:
-        raise DataError(f"{path}: 'split' has value {bad[0]}; valid: 0 (train), 1 (val), 2 (test)")
-    return tuple(np.flatnonzero(split == k) for k in range(3))  # type: ignore[return-value]

@@ -8,13 +8,21 @@ The learning rate warms up linearly, then follows a cosine to zero.
 All randomness comes from one ``numpy.random.Generator`` (subnet sampling) and
 one ``torch.Generator`` (shuffling, augmentation), both stored in every epoch's
 checkpoint: a resumed run computes exactly what an uninterrupted run would.
+Both are drawn in the training process; loader worker processes only read
+examples, so the number of workers never changes a result.
+
+A run may span several processes (:class:`World`, e.g. Ray Train workers): each
+holds the same weights and generators, draws the same subnets, permutation and
+augmentation, runs its contiguous share of every global batch, and the gradients
+are summed across processes, weighted by share, before clipping — exactly the
+gradient of the global batch. Validation is sharded the same way.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -25,7 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from supernas.data import Split, TaskData, augment
+from supernas.data import Split, TaskData, check_loader_workers, default_loader_workers
+from supernas.data.augment import apply, crop_padding, draw, resolve_mode
 from supernas.errors import TrainingError
 from supernas.search_space import SearchSpace, SubnetConfig, largest, sample, smallest
 from supernas.supernet.checkpoint import read_checkpoint, save_checkpoint
@@ -82,14 +91,54 @@ class EpochRecord:
 
 StepCallback = Callable[[int, int, int], None]  # (epoch, step within epoch, steps per epoch)
 EpochCallback = Callable[[EpochRecord], None]
+LEGACY_AUGMENT = "shift"  # what checkpoints written before the ``augment`` setting existed trained with
+
+
+@dataclass(frozen=True)
+class World:
+    """The processes of one data-parallel training run; the default is this process alone."""
+
+    rank: int = 0  # this process's index, 0 .. size - 1
+    size: int = 1  # processes; each runs its contiguous share of every global batch
+
+    def share(self, n: int) -> tuple[int, int]:
+        """Rows ``[start, stop)`` of a batch of ``n`` rows that this process handles."""
+        return n * self.rank // self.size, n * (self.rank + 1) // self.size
+
+    def all_sum(self, tensor: Tensor) -> None:
+        """Sum ``tensor`` over every process, in place (torch.distributed's default process group)."""
+        if self.size > 1:
+            torch.distributed.all_reduce(tensor)
 
 
 class Trainer:
-    """Owns one training run: supernet, optimizer, schedule and random state."""
+    """Owns one training run: supernet, optimizer, schedule and random state.
 
-    def __init__(self, task: TaskData, space: SearchSpace, config: TrainConfig, device: torch.device) -> None:
+    ``augment`` is an augmentation mode (``data.augment.AUGMENT_MODES``; ``auto`` follows the data);
+    ``loader_workers`` processes read streamed examples (None: ``default_loader_workers()``);
+    ``world`` makes this process one of several that train together.
+    """
+
+    def __init__(
+        self,
+        task: TaskData,
+        space: SearchSpace,
+        config: TrainConfig,
+        device: torch.device,
+        *,
+        augment: str = "auto",
+        loader_workers: int | None = None,
+        world: World | None = None,
+    ) -> None:
         space.check_input(task.spec)
         self.task, self.space, self.config, self.device = task, space, config, device
+        self.augment = augment
+        self.augment_mode = resolve_mode(augment, task.spec)
+        self.crop_padding = crop_padding(task.spec) if self.augment_mode == "crop-flip" else 0
+        self.loader_workers = (
+            default_loader_workers() if loader_workers is None else check_loader_workers(loader_workers)
+        )
+        self.world = world or World()
         weights_gen = torch.Generator().manual_seed(config.seed)
         self.supernet = Supernet(space, task.spec, weights_gen).to(device)
         self.optimizer = torch.optim.AdamW(self.supernet.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -99,7 +148,6 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(config.seed + 1)  # shuffling and augmentation
         self.epoch = 0
         self.history: list[EpochRecord] = []
-        self.train_x, self.train_y = task.train.x.to(device), task.train.y.to(device)
 
     def _lr_factor(self, step: int) -> float:
         total = self.config.epochs * self.steps_per_epoch
@@ -114,71 +162,116 @@ class Trainer:
         return nullcontext()
 
     def run_epoch(self, on_step: StepCallback | None = None) -> EpochRecord:
-        """One pass over the shuffled, augmented training split."""
+        """One pass over the shuffled, augmented training split (this process's share of every batch)."""
         self.supernet.train()
-        order = torch.randperm(len(self.train_y), generator=self.generator).to(self.device)
+        train, spec, size = self.task.train, self.task.spec, self.config.batch_size
+        order = torch.randperm(len(train), generator=self.generator)
+        batches = [order[step * size : (step + 1) * size] for step in range(self.steps_per_epoch)]
+        shares = [self.world.share(len(rows)) for rows in batches]
+        inputs = train.batches(
+            [rows[a:b] for rows, (a, b) in zip(batches, shares)], self.loader_workers, self.device.type == "cuda"
+        )
         losses = []
-        for step in range(self.steps_per_epoch):
-            rows = order[step * self.config.batch_size : (step + 1) * self.config.batch_size]
-            x = augment(self.train_x[rows], self.task.spec.kind, self.generator)  # (B, ...)
-            losses.append(self._step(x, self.train_y[rows]))
+        for step, (rows, (a, b), x) in enumerate(zip(batches, shares, inputs)):
+            choices = draw(self.augment_mode, len(rows), spec.shape, spec.kind, self.generator, pad=self.crop_padding)
+            x = apply(x.to(self.device, non_blocking=True), spec.kind, choices.rows(a, b))  # (b - a, ...)
+            losses.append(self._step(x, train.y[rows[a:b]].to(self.device), (b - a) / len(rows)))
             if on_step is not None:
                 on_step(self.epoch + 1, step + 1, self.steps_per_epoch)
         self.epoch += 1
+        val_largest, val_smallest = self.accuracies([largest(self.space), smallest(self.space)], self.task.val)
         record = EpochRecord(
             epoch=self.epoch,
             loss=statistics.fmean(losses),
-            val_largest=self.accuracy(largest(self.space), self.task.val),
-            val_smallest=self.accuracy(smallest(self.space), self.task.val),
+            val_largest=val_largest,
+            val_smallest=val_smallest,
             lr=float(self.scheduler.get_last_lr()[0]),
         )
         self.history.append(record)
         return record
 
-    def _step(self, x: Tensor, y: Tensor) -> float:
-        """One sandwich-rule step; returns the largest subnet's loss."""
+    def _step(self, x: Tensor, y: Tensor, share: float) -> float:
+        """One sandwich-rule step on this process's ``share`` of the batch; returns the largest subnet's loss."""
         cfg = self.config
         self.optimizer.zero_grad(set_to_none=True)
         students = [smallest(self.space)] + [sample(self.space, self.rng) for _ in range(cfg.random_subnets)]
-        with self._autocast():
-            teacher_logits = self.supernet(x, largest(self.space))  # (B, K)
-            loss = F.cross_entropy(teacher_logits.float(), y, label_smoothing=cfg.label_smoothing)
-        loss.backward()
-        soft_targets = teacher_logits.detach().float().softmax(dim=-1)  # (B, K)
-        for config in students:
+        loss = torch.zeros((), device=self.device)
+        if len(x):  # a process may get no rows of a batch smaller than the world
             with self._autocast():
-                logits = self.supernet(x, config).float()  # (B, K)
-                hard = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
-                soft = F.kl_div(logits.log_softmax(dim=-1), soft_targets, reduction="batchmean")
-                student_loss = (1 - cfg.kd_weight) * hard + cfg.kd_weight * soft
-            (cfg.student_weight * student_loss).backward()
+                teacher_logits = self.supernet(x, largest(self.space))  # (B, K)
+                loss = F.cross_entropy(teacher_logits.float(), y, label_smoothing=cfg.label_smoothing)
+            loss.backward()
+            soft_targets = teacher_logits.detach().float().softmax(dim=-1)  # (B, K)
+            for config in students:
+                with self._autocast():
+                    logits = self.supernet(x, config).float()  # (B, K)
+                    hard = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+                    soft = F.kl_div(logits.log_softmax(dim=-1), soft_targets, reduction="batchmean")
+                    student_loss = (1 - cfg.kd_weight) * hard + cfg.kd_weight * soft
+                (cfg.student_weight * student_loss).backward()
+        if self.world.size > 1:
+            loss = self._average_gradients(loss.detach(), share)
         torch.nn.utils.clip_grad_norm_(self.supernet.parameters(), cfg.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
         return loss.item()
 
+    def _average_gradients(self, loss: Tensor, share: float) -> Tensor:
+        """Make every gradient the global batch's (one all-reduce); returns the global batch's loss.
+
+        This process's gradients are of its shard's mean loss: weighted by the shard's share of the
+        global batch and summed over the world they are the gradient of the global mean loss. A
+        parameter keeps no gradient (AdamW skips it) only if no process computed one.
+        """
+        params = list(self.supernet.parameters())
+        flat = torch.cat(
+            [
+                *((p.grad * share).reshape(-1) if p.grad is not None else p.new_zeros(p.numel()) for p in params),
+                torch.tensor([float(p.grad is not None) for p in params], device=self.device),
+                (loss.float() * share).reshape(1),
+            ]
+        )
+        self.world.all_sum(flat)
+        used = flat[-1 - len(params) : -1].tolist()
+        offset = 0
+        for param, has_grad in zip(params, used):
+            param.grad = flat[offset : offset + param.numel()].view_as(param) if has_grad else None
+            offset += param.numel()
+        return flat[-1]
+
     @torch.no_grad()
+    def accuracies(self, configs: Sequence[SubnetConfig], split: Split, batch_size: int = 512) -> list[float]:
+        """Accuracy of each subnet ``configs`` (through the supernet) on ``split``, reading it once."""
+        self.supernet.eval()
+        start, stop = self.world.share(len(split))
+        positions = [torch.arange(s, min(s + batch_size, stop)) for s in range(start, stop, batch_size)]
+        correct = torch.zeros(len(configs), dtype=torch.int64, device=self.device)
+        pin = self.device.type == "cuda"
+        for rows, x in zip(positions, split.batches(positions, self.loader_workers, pin)):
+            x, y = x.to(self.device, non_blocking=True), split.y[rows].to(self.device)
+            for k, config in enumerate(configs):
+                with self._autocast():
+                    logits = self.supernet(x, config)  # (B, K)
+                correct[k] += (logits.argmax(-1) == y).sum()
+        self.world.all_sum(correct)
+        return [count / len(split) for count in correct.tolist()]
+
     def accuracy(self, config: SubnetConfig, split: Split, batch_size: int = 512) -> float:
         """Accuracy of subnet ``config`` (through the supernet) on ``split``."""
-        self.supernet.eval()
-        correct = 0
-        for start in range(0, len(split), batch_size):
-            x = split.x[start : start + batch_size].to(self.device)
-            with self._autocast():
-                logits = self.supernet(x, config)  # (B, K)
-            correct += int((logits.argmax(-1).cpu() == split.y[start : start + batch_size]).sum())
-        return correct / len(split)
+        return self.accuracies([config], split, batch_size)[0]
 
     def final_metrics(self) -> dict[str, Any]:
         """Validation accuracy of the largest, smallest and ``eval_subnets`` fixed random subnets."""
         rng = np.random.default_rng([self.config.seed, 2])  # the same table for every run of a seed
         named = [("largest", largest(self.space)), ("smallest", smallest(self.space))]
         named += [(f"random {i + 1}", sample(self.space, rng)) for i in range(self.config.eval_subnets)]
+        val = self.accuracies([c for _, c in named], self.task.val)
+        test = self.accuracies([c for _, c in named[:2]], self.task.test)
         rows: list[dict[str, Any]] = [
-            {"name": name, "arch_id": c.arch_id, "val_accuracy": self.accuracy(c, self.task.val)} for name, c in named
+            {"name": name, "arch_id": c.arch_id, "val_accuracy": acc} for (name, c), acc in zip(named, val)
         ]
-        for row, (_, c) in zip(rows[:2], named):
-            row["test_accuracy"] = self.accuracy(c, self.task.test)
+        for row, acc in zip(rows, test):
+            row["test_accuracy"] = acc
         random_acc: list[float] = [row["val_accuracy"] for row in rows[2:]]
         return {
             "subnets": rows,
@@ -202,6 +295,7 @@ class Trainer:
             "task": self.task.name,
             "class_names": list(self.task.class_names),
             "train_config": asdict(self.config),
+            "augment": self.augment,
             "epoch": self.epoch,
             "history": [asdict(r) for r in self.history],
         }
@@ -237,22 +331,29 @@ def train(
     device: torch.device | None = None,
     on_step: StepCallback | None = None,
     on_epoch: EpochCallback | None = None,
+    augment: str | None = None,
+    loader_workers: int | None = None,
 ) -> TrainResult:
     """Train a supernet on ``task`` and write its checkpoint to ``out`` after every epoch.
 
     With ``resume`` an existing ``out`` is continued (its task, space and settings
     win; they must match those given); without it an existing ``out`` is an error.
+    ``augment`` defaults to the resumed checkpoint's, else ``auto``; ``loader_workers``
+    processes read streamed examples (they never change the result).
     """
     out = Path(out)
     device = device or torch.device("cpu")
-    trainer = Trainer(task, space, config, device)
+    state = None
     if out.exists():
         if not resume:
             raise TrainingError(
                 f"{str(out)!r} already exists; pass `resume` to continue it or choose another file", field="out"
             )
         state = read_checkpoint(out)
-        _check_compatible(state, trainer, out)
+        augment = augment or checkpoint_augment(state)
+        check_resumable(state, task.name, space, config, augment, out)
+    trainer = Trainer(task, space, config, device, augment=augment or "auto", loader_workers=loader_workers)
+    if state is not None:
         trainer.restore(state)
         if state.get("complete"):
             return TrainResult(out, dict(state["metrics"]), tuple(trainer.history), trainer.epoch)
@@ -267,10 +368,18 @@ def train(
     return TrainResult(out, metrics, tuple(trainer.history), resumed_from)
 
 
-def _check_compatible(state: dict[str, Any], trainer: Trainer, out: Path) -> None:
-    """A checkpoint continues only the run it came from."""
-    theirs = {"task": state["task"], "space": state["space"], "train settings": state["train_config"]}
-    ours = {"task": trainer.task.name, "space": trainer.space.to_dict(), "train settings": asdict(trainer.config)}
+def checkpoint_augment(state: dict[str, Any]) -> str:
+    """The augmentation mode a checkpoint was trained with."""
+    return str(state.get("augment", LEGACY_AUGMENT))
+
+
+def check_resumable(
+    state: dict[str, Any], task: str, space: SearchSpace, config: TrainConfig, augment: str, out: Path
+) -> None:
+    """A checkpoint continues only the run it came from (settings it lacks count as their defaults)."""
+    stored = {**asdict(TrainConfig.from_dict(state["train_config"])), "augment": checkpoint_augment(state)}
+    theirs = {"task": state["task"], "space": state["space"], "train settings": stored}
+    ours = {"task": task, "space": space.to_dict(), "train settings": {**asdict(config), "augment": augment}}
     for what in theirs:
         if theirs[what] != ours[what]:
             raise TrainingError(

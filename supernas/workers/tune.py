@@ -12,6 +12,7 @@ step, and an ASHA scheduler stops poor trials early.
 from __future__ import annotations
 
 import contextlib
+import os
 import statistics
 import sys
 import tempfile
@@ -25,7 +26,7 @@ import torch
 from supernas.errors import TrainingError
 from supernas.search_space import SearchSpace, largest, sample, smallest
 from supernas.supernet.checkpoint import read_checkpoint, save_checkpoint
-from supernas.supernet.train import TrainConfig, Trainer
+from supernas.supernet.train import LEGACY_AUGMENT, TrainConfig, Trainer, checkpoint_augment
 from supernas.testing import maybe_crash
 
 CHECKPOINT_FILE = "supernet.pt"
@@ -42,6 +43,8 @@ class TuneSettings:
     max_failures: int = 2  # restarts of a crashed trial from its checkpoint
     device: str = "auto"  # device inside each trial
     crash_marker: str | None = None  # fault injection: a trial exits after an epoch once while this file exists
+    augment: str = "auto"  # augmentation mode (see supernas.data.augment)
+    loader_workers: int | None = None  # DataLoader processes per trial for streamed tasks; None: the default
 
 
 def score(trainer: Trainer) -> float:
@@ -49,7 +52,7 @@ def score(trainer: Trainer) -> float:
     rng = np.random.default_rng([trainer.config.seed, 3])
     configs = [largest(trainer.space), smallest(trainer.space)]
     configs += [sample(trainer.space, rng) for _ in range(SCORE_SUBNETS)]
-    return statistics.fmean(trainer.accuracy(c, trainer.task.val) for c in configs)
+    return statistics.fmean(trainer.accuracies(configs, trainer.task.val))
 
 
 def trainable(config: dict[str, Any]) -> None:
@@ -60,10 +63,19 @@ def trainable(config: dict[str, Any]) -> None:
     from supernas.supernet.measure import pick_device
 
     torch.set_num_threads(config["threads"])  # the trial's CPU share; results depend on it
+    if "cwd" in config:  # Tune starts trials in their own directory: task paths are the driver's
+        os.chdir(config["cwd"])
     task = load_task(config["task"])
     space = SearchSpace.from_dict(config["space"])
     settings = {**config["train"], **{k: config[k] for k in config if k in SWEEP}}
-    trainer = Trainer(task, space, TrainConfig.from_dict(settings), pick_device(config.get("device", "auto")))
+    trainer = Trainer(
+        task,
+        space,
+        TrainConfig.from_dict(settings),
+        pick_device(config.get("device", "auto")),
+        augment=config.get("augment", LEGACY_AUGMENT),  # experiments started before the setting: as they ran
+        loader_workers=config.get("loader_workers"),
+    )
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as directory:
@@ -96,6 +108,9 @@ def param_space(task: str, space: SearchSpace, config: TrainConfig, settings: Tu
         "device": settings.device,
         "crash_marker": settings.crash_marker,
         "threads": max(1, int(settings.cpus_per_trial)),
+        "augment": settings.augment,
+        "loader_workers": settings.loader_workers,
+        "cwd": os.getcwd(),
     }
     if settings.trials > 1:
         base.update(
@@ -176,7 +191,11 @@ def _finish(best: Any, out: Path) -> dict[str, Any]:
         state = read_checkpoint(Path(directory) / CHECKPOINT_FILE)
     train_config = TrainConfig.from_dict(state["train_config"])
     trainer = Trainer(
-        load_task(state["task"]), SearchSpace.from_dict(state["space"]), train_config, pick_device("auto")
+        load_task(state["task"]),
+        SearchSpace.from_dict(state["space"]),
+        train_config,
+        pick_device("auto"),
+        augment=checkpoint_augment(state),
     )
     trainer.restore(state)
     metrics = {

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from supernas.data import augment, load_task, task_spec
+from supernas.data.tasks import stratified_split
 from supernas.errors import DataError
 
 
@@ -87,3 +88,20 @@ def test_augment_shifts_by_at_most_one_pixel_and_is_seeded() -> None:
     seq = torch.randn(3, 10, 2)
     out = augment(seq, "sequence", torch.Generator().manual_seed(0), noise=0.0)
     assert out.shape == seq.shape
+
+
+def test_a_streamed_split_reads_x_on_first_access_and_its_batches_agree(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    task = load_task(_save(tmp_path / "img.npz", x=rng.normal(size=(40, 2, 3, 3)), y=np.arange(40) % 4))
+    assert task.train.streams and task.train._x is None
+    first, second = task.train.batches([torch.tensor([5, 0, 5]), torch.arange(24)])
+    x = task.train.x
+    assert not task.train.streams and task.train.x is x and x.shape == (24, 2, 3, 3)
+    assert torch.equal(first, x[[5, 0, 5]]) and torch.equal(second, x)
+
+
+def test_stratified_split_gives_every_class_its_shares() -> None:
+    y = np.repeat(np.arange(3), 10)
+    train, val = stratified_split(y, np.random.default_rng(0), (0.8, 0.2))
+    assert len(train) == 24 and len(val) == 6 and np.bincount(y[val]).tolist() == [2, 2, 2]
+    assert not set(train) & set(val)

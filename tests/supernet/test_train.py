@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
-from supernas.data import Split, TaskData
+from supernas.data import Split, TaskData, load_task
 from supernas.errors import CheckpointError, TrainingError
 from supernas.search_space import InputSpec, SearchSpace, largest
 from supernas.supernet.checkpoint import load_supernet, read_checkpoint, save_checkpoint
@@ -116,3 +118,47 @@ def test_checkpoint_with_weights_of_another_space_is_rejected(tmp_path: Path, ti
     with pytest.raises(CheckpointError, match="weights do not fit its space"):
         load_supernet(tmp_path / "x.pt")
     assert largest(tiny_space).embed_dim == 24
+
+
+def image_folder(root: Path, per_class: int = 16, seed: int = 0) -> str:
+    """A ``folder:`` task of 8×8 RGB PNGs whose colour gives the class (streamed, crop-flip by default)."""
+    rng = np.random.default_rng(seed)
+    for k, name in enumerate(("red", "green", "blue")):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 90, (8, 8, 3))
+            pixels[:, :, k] += 150
+            Image.fromarray(pixels.astype(np.uint8)).save(root / name / f"{i}.png")
+    return f"folder:{root}"
+
+
+def test_streamed_training_resumes_exactly_whatever_the_loader_workers(tmp_path: Path, tiny_space: SearchSpace) -> None:
+    task = load_task(image_folder(tmp_path / "imgs"))
+    assert task.train.streams
+    config = TrainConfig(epochs=3, batch_size=8, eval_subnets=1, lr=5e-3)
+    full = train(task, tiny_space, config, tmp_path / "full.pt", loader_workers=2)
+    trainer = Trainer(task, tiny_space, config, torch.device("cpu"), loader_workers=0)
+    assert trainer.augment_mode == "crop-flip"  # auto, for colour images
+    trainer.run_epoch()
+    save_checkpoint(tmp_path / "part.pt", trainer.state())  # as if killed during epoch 2
+    resumed = train(task, tiny_space, config, tmp_path / "part.pt", resume=True, loader_workers=1)
+    a, b = read_checkpoint(tmp_path / "full.pt"), read_checkpoint(tmp_path / "part.pt")
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+    assert resumed.metrics == full.metrics and a["augment"] == "auto"
+    assert task.train.streams  # training never read the whole split into memory
+
+
+def test_resume_keeps_the_augmentation_of_the_checkpoint(tmp_path: Path, tiny_space: SearchSpace) -> None:
+    task = quadrant_task()
+    trainer = Trainer(task, tiny_space, SMALL, torch.device("cpu"), augment="none")
+    trainer.run_epoch()
+    save_checkpoint(tmp_path / "a.pt", trainer.state())
+    with pytest.raises(TrainingError, match="augment: 'none' in the checkpoint, 'shift' now"):
+        train(task, tiny_space, SMALL, tmp_path / "a.pt", resume=True, augment="shift")
+    legacy = {k: v for k, v in trainer.state().items() if k != "augment"}  # written before the setting existed
+    save_checkpoint(tmp_path / "legacy.pt", legacy)
+    train(task, tiny_space, SMALL, tmp_path / "legacy.pt", resume=True)
+    assert read_checkpoint(tmp_path / "legacy.pt")["augment"] == "shift"
+    with pytest.raises(TrainingError, match="augment 'flip' is not valid; valid: auto, none, shift, crop-flip"):
+        train(task, tiny_space, SMALL, tmp_path / "new.pt", augment="flip")
+    assert not (tmp_path / "new.pt").exists()
