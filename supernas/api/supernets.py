@@ -1,9 +1,15 @@
-"""Supernets: train one (in this process or on Ray Tune), register it, find it again by path or name.
+"""Supernets: train one (in this process, on Ray Tune, or data-parallel on Ray Train), register it, find it again.
 
 Training is two steps so that nothing is written before everything is checked:
-:func:`prepare_training` resolves the task, the space and the settings (those of the
-checkpoint being resumed, overridden by what is given) and checks the output file;
-:func:`train_supernet` or :func:`train_supernet_on_ray` then runs the plan.
+:func:`prepare_training` resolves the task, the space, the settings (those of the
+checkpoint being resumed, overridden by what is given) and a pretrained start, and
+checks the output file; :func:`train_supernet` or :func:`train_supernet_on_ray` then
+runs the plan.
+
+A pretrained start (``init="timm:NAME"`` or ``"hf:DIR"``) imports the source model
+exactly into a supernet, orders heads, MLP units and channels by importance, fits the
+recursion adapters, and makes the source model the distillation teacher of every
+subnet (when it keeps its classifier); the run begins from a checkpoint of that state.
 """
 
 from __future__ import annotations
@@ -13,17 +19,42 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+from torch import Tensor
+
 from supernas.api.evaluation import check_number
 from supernas.atomic import check_writable
-from supernas.data import TaskData, load_task
+from supernas.data import TaskData, check_loader_workers, load_task
+from supernas.data.augment import resolve_mode
 from supernas.errors import CheckpointError, TrainingError, WorkerError
-from supernas.search_space import SearchSpace, default_space
+from supernas.search_space import SearchSpace, default_space, preset_space
 from supernas.store import Store, SupernetRecord
-from supernas.supernet.checkpoint import LoadedSupernet, load_supernet, read_checkpoint
+from supernas.supernet.checkpoint import LoadedSupernet, load_supernet, read_checkpoint, save_checkpoint
 from supernas.supernet.measure import pick_device
-from supernas.supernet.train import EpochCallback, StepCallback, TrainConfig, TrainResult, train
+from supernas.supernet.pretrained import PretrainedViT, import_pretrained, load_pretrained
+from supernas.supernet.train import (
+    EpochCallback,
+    StepCallback,
+    TrainConfig,
+    Trainer,
+    TrainResult,
+    checkpoint_augment,
+    train,
+)
 
 MAX_TRIALS = 1000  # Ray Tune trials of one sweep
+CALIBRATION_BATCHES = 4  # training batches that score importance after a pretrained import
+CALIBRATION_BATCH_SIZE = 64
+
+
+@dataclass(frozen=True)
+class PretrainedStart:
+    """The supernet a pretrained source becomes: where training starts, and whether it teaches."""
+
+    source: str  # "timm:NAME", "hf:DIR" or the name of a given model
+    weights: dict[str, Tensor]  # the imported, importance-ordered supernet's state dict
+    teacher: bool  # the source model distils into every subnet (False when its classifier was replaced)
+    reorder_gap: float  # largest |logit| change of the largest subnet by importance ordering (float noise only)
 
 
 @dataclass(frozen=True)
@@ -34,8 +65,10 @@ class TrainingPlan:
     task: TaskData  # the task's splits
     space: SearchSpace  # the space the supernet spans
     config: TrainConfig  # hyperparameters
+    augment: str  # augmentation mode (data.augment.AUGMENT_MODES)
     resume: bool  # continue ``out`` when it exists
     done_epochs: int  # epochs already in ``out`` (0 for a new run)
+    start: PretrainedStart | None = None  # a pretrained start (None: random initialisation, or resuming)
 
 
 def prepare_training(
@@ -43,14 +76,26 @@ def prepare_training(
     *,
     task: str | None = None,
     space: SearchSpace | str | Path | None = None,
+    space_preset: str | None = None,
     settings: Mapping[str, Any] | None = None,
     resume: bool = False,
+    image_size: int | None = None,
+    channels: int | None = None,
+    input_column: str | None = None,
+    label_column: str | None = None,
+    augment: str | None = None,
+    init: str | PretrainedViT | None = None,
+    init_weights: str | Path | None = None,
 ) -> TrainingPlan:
     """Check a training run before anything is written.
 
-    ``task`` defaults to the resumed checkpoint's task, else ``digits``; ``space`` (a space, or a
-    ``.toml``/``.json`` file) to the checkpoint's, else the task's built-in space; ``settings``
-    (TrainConfig fields) override the checkpoint's. Without ``resume`` an existing ``out`` is an error.
+    ``task`` defaults to the resumed checkpoint's, else ``digits`` (its reading options: ``image_size``,
+    ``channels``, ``input_column``, ``label_column``); ``space`` (a space or a ``.toml``/``.json``
+    file) or ``space_preset`` to the checkpoint's, else the pretrained source's, else the task's
+    built-in space; ``settings`` (TrainConfig fields) override the checkpoint's; ``augment`` to the
+    checkpoint's, else ``auto``. ``init`` starts from a pretrained model (``timm:NAME`` with optional
+    ``init_weights``, ``hf:DIR``, or a loaded :class:`PretrainedViT`). Without ``resume`` an existing
+    ``out`` is an error.
     """
     out = Path(out)
     if out.exists() and not resume:
@@ -60,58 +105,162 @@ def prepare_training(
     if not out.parent.is_dir():
         raise TrainingError(f"{str(out)!r}: directory {str(out.parent)!r} does not exist", field="out")
     check_writable(out.parent, "out")
+    if space is not None and space_preset is not None:
+        raise TrainingError("and `space` are exclusive; give one", field="space_preset")
     stored = read_checkpoint(out) if resume and out.exists() else None
     config = TrainConfig.from_dict({**(stored["train_config"] if stored else {}), **(settings or {})})
-    task_data = load_task(task or (stored["task"] if stored else "digits"))
-    if isinstance(space, SearchSpace):
-        chosen = space
-    elif space is not None:
-        chosen = SearchSpace.load(space)
-    elif stored is not None:
-        chosen = SearchSpace.from_dict(stored["space"], source=f"checkpoint {out}")
-    else:
-        chosen = default_space(task_data.spec)
+    task_data = load_task(
+        task or (stored["task"] if stored else "digits"),
+        image_size=image_size,
+        channels=channels,
+        input_column=input_column,
+        label_column=label_column,
+    )
+    augment = augment or (checkpoint_augment(stored) if stored else "auto")
+    resolve_mode(augment, task_data.spec)
+    given = _space(space, space_preset, task_data)
+    if stored is not None:
+        _check_same_start(stored, init)
+        resumed = given or SearchSpace.from_dict(stored["space"], source=f"{out}")
+        resumed.check_input(task_data.spec)
+        return TrainingPlan(out, task_data, resumed, config, augment, resume, int(stored["epoch"]))
+    if init is not None:
+        start, imported = _pretrained_start(init, init_weights, task_data, given, config)
+        return TrainingPlan(out, task_data, imported, config, augment, resume, 0, start)
+    if init_weights is not None:
+        raise CheckpointError("needs `init` (the model the weights belong to)", field="state_dict")
+    chosen = given or default_space(task_data.spec)
     chosen.check_input(task_data.spec)
-    return TrainingPlan(out, task_data, chosen, config, resume, int(stored["epoch"]) if stored else 0)
+    return TrainingPlan(out, task_data, chosen, config, augment, resume, 0)
+
+
+def _space(space: SearchSpace | str | Path | None, preset: str | None, task: TaskData) -> SearchSpace | None:
+    if isinstance(space, SearchSpace):
+        return space
+    if space is not None:
+        return SearchSpace.load(space)
+    return preset_space(preset, task.spec) if preset is not None else None
+
+
+def _check_same_start(stored: dict[str, Any], init: str | PretrainedViT | None) -> None:
+    """A resumed run keeps its start: ``init``, if given again, must name the source it began from."""
+    began = stored.get("init", {}).get("source")
+    if init is not None and _source_name(init) != began:
+        raise TrainingError(
+            f"{_source_name(init)!r} differs from the start of the run being resumed ({began or 'random'}); "
+            "resume without `init` or choose another `out`",
+            field="pretrained",
+        )
+
+
+def _source_name(init: str | PretrainedViT) -> str:
+    return init if isinstance(init, str) else f"{init.info.framework}:{init.info.name}"
+
+
+def _pretrained_start(
+    init: str | PretrainedViT,
+    init_weights: str | Path | None,
+    task: TaskData,
+    space: SearchSpace | None,
+    config: TrainConfig,
+) -> tuple[PretrainedStart, SearchSpace]:
+    """Import ``init`` for ``task``, order it by importance on a few training batches, and fit recursion."""
+    from supernas.search_space import largest
+    from supernas.supernet.importance import reorder_by_importance
+    from supernas.supernet.pretrained import logit_gap
+    from supernas.supernet.static import extract
+
+    if isinstance(init, str):
+        spec = task.spec
+        timm_settings: dict[str, Any] = {}
+        if init.startswith("timm:") and spec.kind == "image":
+            timm_settings = {"img_size": spec.shape[1:], "in_chans": spec.channels}
+        source = load_pretrained(init, state_dict=init_weights, **timm_settings)
+    else:
+        source = init
+    imported = import_pretrained(source, task.spec, space, generator=torch.Generator().manual_seed(config.seed))
+    calibration = _calibration_batches(task, config.seed)
+    imported_largest = extract(imported.supernet, largest(imported.supernet.space)).eval()  # the source's logits
+    reorder_by_importance(imported.supernet, calibration)
+    gap = logit_gap(imported.supernet, imported_largest, calibration[0])
+    weights = {k: v.detach().cpu().clone() for k, v in imported.supernet.state_dict().items()}
+    start = PretrainedStart(_source_name(init), weights, teacher=not imported.fresh_head, reorder_gap=gap)
+    return start, imported.supernet.space
+
+
+def _calibration_batches(task: TaskData, seed: int) -> list[Tensor]:
+    """A few seeded batches of the training split (the scores of importance ordering)."""
+    order = torch.randperm(len(task.train), generator=torch.Generator().manual_seed(seed))
+    size = min(CALIBRATION_BATCH_SIZE, len(order))
+    positions = [order[k * size : (k + 1) * size] for k in range(min(CALIBRATION_BATCHES, len(order) // size))]
+    return list(task.train.batches(positions))
+
+
+def write_start(plan: TrainingPlan) -> None:
+    """Write the checkpoint a pretrained start begins from (epoch 0: imported weights and the teacher)."""
+    if plan.start is None:
+        return
+    trainer = Trainer(plan.task, plan.space, plan.config, torch.device("cpu"), augment=plan.augment)
+    trainer.start_from(plan.start.weights, plan.start.teacher)
+    provenance = {"source": plan.start.source, "teacher": plan.start.teacher, "reorder_gap": plan.start.reorder_gap}
+    save_checkpoint(plan.out, {**trainer.state(), "init": provenance})
 
 
 def train_supernet(
     plan: TrainingPlan,
     *,
     device: str = "auto",
+    loader_workers: int | None = None,
     on_step: StepCallback | None = None,
     on_epoch: EpochCallback | None = None,
 ) -> TrainResult:
-    """Run ``plan`` in this process (CUDA with bf16 autocast when ``device`` resolves to it)."""
+    """Run ``plan`` in this process (CUDA with bf16 autocast when ``device`` resolves to it).
+
+    A non-finite loss stops the run with ``TrainingDivergedError``; the last epoch's checkpoint is kept.
+    """
+    torch_device = pick_device(device)
+    if loader_workers is not None:
+        check_loader_workers(loader_workers)
+    write_start(plan)
     return train(
         plan.task,
         plan.space,
         plan.config,
         plan.out,
-        resume=plan.resume,
-        device=pick_device(device),
+        resume=plan.resume or plan.start is not None,
+        device=torch_device,
         on_step=on_step,
         on_epoch=on_epoch,
+        augment=plan.augment,
+        loader_workers=loader_workers,
     )
 
 
 @dataclass(frozen=True)
 class RayTrainSettings:
-    """How training runs on Ray Tune."""
+    """How training runs on Ray: Tune trials (crash-tolerant, optionally a sweep) or Ray Train workers (DDP)."""
 
-    trials: int = 1  # 1: train with the given settings; more: sweep hyperparameters (Optuna + ASHA)
-    cpus_per_trial: float = 1.0  # CPUs reserved per trial
-    gpus_per_trial: float | None = None  # GPU share per trial; None: 1 when the cluster has GPUs
+    trials: int = 1  # 1: train with the given settings; more: sweep hyperparameters (seeded draws + ASHA)
+    workers: int = 1  # data-parallel Ray Train workers sharing every global batch (1: one Tune trial)
+    cpus_per_trial: float = 1.0  # CPUs reserved per trial (or per worker)
+    gpus_per_trial: float | None = None  # GPU share per trial or worker; None: 1 when the cluster has GPUs
     ray_address: str | None = None  # an existing cluster; None: $RAY_ADDRESS or a local cluster
     device: str = "auto"  # device inside each trial
+    loader_workers: int | None = None  # DataLoader processes per trial or worker; None: the default
 
     def __post_init__(self) -> None:
-        trials = self.trials
-        if isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= MAX_TRIALS:
-            raise WorkerError(f"{trials!r} is out of range; valid: an integer in 1..{MAX_TRIALS}", field="trials")
+        for name, value, high in (("trials", self.trials, MAX_TRIALS), ("workers", self.workers, 256)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+                raise WorkerError(f"{value!r} is out of range; valid: an integer in 1..{high}", field=name)
+        if self.trials > 1 and self.workers > 1:
+            raise WorkerError(
+                "> 1 and `workers` > 1 cannot be combined; valid: a sweep or data parallelism", field="trials"
+            )
         check_number("cpus_per_trial", self.cpus_per_trial, 0.0, exclusive=True)
         if self.gpus_per_trial is not None:
             check_number("gpus_per_trial", self.gpus_per_trial, 0.0, exclusive=False)
+        if self.loader_workers is not None:
+            check_loader_workers(self.loader_workers)
 
 
 @dataclass(frozen=True)
@@ -119,7 +268,7 @@ class RayTrainResult:
     """The outcome of :func:`train_supernet_on_ray`."""
 
     path: Path  # the checkpoint of the best trial
-    metrics: dict[str, Any]  # final evaluation, Tune score and the winning hyperparameters
+    metrics: dict[str, Any]  # final evaluation (with Tune: its score and the winning hyperparameters)
     supernet: SupernetRecord  # as registered in the store
     store_url: str  # where it is registered
 
@@ -130,14 +279,20 @@ def train_supernet_on_ray(
     storage: str | None = None,
     on_start: Callable[[float], None] | None = None,
 ) -> RayTrainResult:
-    """Run ``plan`` as Ray Tune trials, write the best supernet to ``plan.out`` and register it in ``storage``.
+    """Run ``plan`` on Ray, write the supernet to ``plan.out`` and register it in ``storage``.
 
+    One worker: Ray Tune trials (a crashed trial restarts from its last epoch; a sweep with
+    ``trials`` > 1). Several workers: Ray Train data parallelism (gloo on CPUs, NCCL on GPUs).
+    Either way a killed driver continues with ``resume`` from supernas's own checkpoints.
     ``on_start(gpu_share)`` is called once the cluster is up, before training.
     """
     from supernas.workers.cluster import ClusterSettings, RayCluster, check_local_gpus
+    from supernas.workers.ddp import DDPSettings, run_ddp
     from supernas.workers.tune import TuneSettings, run_tune
 
     Store.check_url(storage)
+    if plan.start is not None and settings.trials > 1:
+        raise TrainingError("> 1 cannot start from a pretrained model; valid: 1 with `init`", field="trials")
     if settings.gpus_per_trial is not None:
         check_local_gpus(settings.ray_address, settings.gpus_per_trial, "gpus_per_trial")
     with RayCluster(ClusterSettings(address=settings.ray_address)):
@@ -147,12 +302,25 @@ def train_supernet_on_ray(
         share = (1.0 if have else 0.0) if settings.gpus_per_trial is None else settings.gpus_per_trial
         if share > have:
             raise WorkerError(f"{share:g} is more than the cluster has ({have:g} GPUs)", field="gpus_per_trial")
-        tune = TuneSettings(
-            trials=settings.trials, cpus_per_trial=settings.cpus_per_trial, gpus_per_trial=share, device=settings.device
-        )
         if on_start is not None:
             on_start(share)
-        metrics = run_tune(plan.task.name, plan.space, plan.config, plan.out, tune, resume=plan.resume)
+        write_start(plan)
+        resume = plan.resume or plan.start is not None
+        if settings.workers > 1:
+            ddp = DDPSettings(settings.workers, settings.cpus_per_trial, share, settings.loader_workers)
+            metrics = run_ddp(
+                plan.task.name, plan.space, plan.config, plan.out, ddp, resume=resume, augment=plan.augment
+            ).metrics
+        else:
+            tune = TuneSettings(
+                trials=settings.trials,
+                cpus_per_trial=settings.cpus_per_trial,
+                gpus_per_trial=share,
+                device=settings.device,
+                augment=plan.augment,
+                loader_workers=settings.loader_workers,
+            )
+            metrics = run_tune(plan.task.name, plan.space, plan.config, plan.out, tune, resume=resume)
     loaded = load_supernet(plan.out)
     with Store.open(storage, create=True) as store:
         record = register_supernet(store, loaded, plan.out.stem, metrics)

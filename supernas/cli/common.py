@@ -49,6 +49,9 @@ FLAGS = {
     "constraints": "--constraint",
     "directory": "--dir",
     "fmt": "--format",
+    "pretrained": "--init",
+    "spec": "--task",
+    "state_dict": "--init-weights",
     "search": "search",  # a positional argument
     "supernet_name": "--supernet",
 }

@@ -12,17 +12,46 @@ from rich.table import Table
 from supernas.cli.common import ProgressDisplay, StorageOption, console, err_console, handle_errors, print_json
 
 if TYPE_CHECKING:
-    from supernas.api import EpochRecord
+    from supernas.api import EpochRecord, TrainingPlan
 
 
 def train(
     out: Annotated[Path, typer.Option("--out", help="Checkpoint file, rewritten atomically after every epoch.")],
     task: Annotated[
-        str | None, typer.Option("--task", help="Task: 'digits' (default) or 'npz:PATH'.", show_default=False)
+        str | None,
+        typer.Option("--task", help="'digits' (default), 'npz:PATH', 'folder:PATH' or 'hf:PATH'.", show_default=False),
     ] = None,
     space_file: Annotated[
         Path | None,
         typer.Option("--space", help="Search space file (.toml/.json); default: the task's built-in space."),
+    ] = None,
+    space_preset: Annotated[
+        str | None,
+        typer.Option("--space-preset", help="A named space (`supernas space presets`).", show_default=False),
+    ] = None,
+    image_size: Annotated[
+        int | None, typer.Option("--image-size", help="Resize images to this side.", show_default=False)
+    ] = None,
+    channels: Annotated[
+        int | None, typer.Option("--channels", help="1 (grayscale) or 3 (RGB); default: detected.", show_default=False)
+    ] = None,
+    input_column: Annotated[
+        str | None, typer.Option("--input-column", help="hf: the image or array column.", show_default=False)
+    ] = None,
+    label_column: Annotated[
+        str | None, typer.Option("--label-column", help="hf: the label column.", show_default=False)
+    ] = None,
+    augment: Annotated[
+        str | None,
+        typer.Option("--augment", help="auto, none, shift or crop-flip (default: auto).", show_default=False),
+    ] = None,
+    init: Annotated[
+        str | None,
+        typer.Option("--init", help="Start from a pretrained ViT: timm:MODEL_NAME or hf:DIR.", show_default=False),
+    ] = None,
+    init_weights: Annotated[
+        Path | None,
+        typer.Option("--init-weights", help="With --init timm:…: a local state dict file.", show_default=False),
     ] = None,
     epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs (default 120).", show_default=False)] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed (default 0).", show_default=False)] = None,
@@ -34,18 +63,28 @@ def train(
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out if it exists.")] = False,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
+    loader_workers: Annotated[
+        int | None,
+        typer.Option("--loader-workers", help="Processes reading streamed examples.", show_default=False),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the final metrics as JSON on stdout.")] = False,
     use_ray: Annotated[
-        bool, typer.Option("--ray", help="Train as Ray Tune trials (crash-tolerant, restorable).")
+        bool, typer.Option("--ray", help="Train on Ray: Tune trials, or Ray Train workers with --workers.")
     ] = False,
     trials: Annotated[
         int, typer.Option("--trials", help="With --ray: trials; more than 1 sweeps hyperparameters.")
     ] = 1,
-    cpus_per_trial: Annotated[float, typer.Option("--cpus-per-trial", help="With --ray: CPUs per trial.")] = 1.0,
+    workers: Annotated[int, typer.Option("--workers", help="With --ray: data-parallel Ray Train workers (DDP).")] = 1,
+    cpus_per_trial: Annotated[
+        float, typer.Option("--cpus-per-trial", help="With --ray: CPUs per trial or worker.")
+    ] = 1.0,
     gpus_per_trial: Annotated[
         float | None,
         typer.Option(
-            "--gpus-per-trial", help="With --ray: GPU share per trial (default 1 with GPUs).", show_default=False
+            "--gpus-per-trial",
+            "--gpus-per-worker",
+            help="With --ray: GPU share per trial or worker (default 1 with GPUs).",
+            show_default=False,
         ),
     ] = None,
     ray_address: Annotated[
@@ -53,34 +92,46 @@ def train(
     ] = None,
     storage: StorageOption = None,
 ) -> None:
-    """Train a supernet with the sandwich rule and in-place distillation."""
+    """Train a supernet with the sandwich rule and in-place distillation (from a pretrained ViT with --init)."""
     from supernas.api import RayTrainSettings, prepare_training, train_supernet, train_supernet_on_ray
     from supernas.api.evaluation import pick_device_name
 
     given = {"epochs": epochs, "seed": seed, "batch_size": batch_size, "lr": lr}
+    ray_settings = (
+        RayTrainSettings(trials, workers, cpus_per_trial, gpus_per_trial, ray_address, device, loader_workers)
+        if use_ray
+        else None
+    )
+    pick_device_name(device)
     plan = prepare_training(
         out,
         task=task,
         space=space_file,
+        space_preset=space_preset,
         settings={k: v for k, v in given.items() if v is not None},
         resume=resume,
+        image_size=image_size,
+        channels=channels,
+        input_column=input_column,
+        label_column=label_column,
+        augment=augment,
+        init=init,
+        init_weights=init_weights,
     )
-    pick_device_name(device)
-    if use_ray:
-        settings = RayTrainSettings(trials, cpus_per_trial, gpus_per_trial, ray_address, device)
+    _announce(plan)
+    if ray_settings is not None:
 
         def on_start(gpu_share: float) -> None:
-            err_console.print(f"Training on Ray Tune: {trials} trial(s), {plan.config.epochs} epochs each")
+            layout = f"{workers} Ray Train workers" if workers > 1 else f"Ray Tune: {trials} trial(s)"
+            err_console.print(f"Training on {layout}, {plan.config.epochs} epochs")
 
-        on_ray = train_supernet_on_ray(plan, settings, storage, on_start)
+        on_ray = train_supernet_on_ray(plan, ray_settings, storage, on_start)
         err_console.print(f"Registered supernet {on_ray.supernet.name!r} in {on_ray.store_url}")
         if as_json:
             print_json({"checkpoint": str(out), "supernet": on_ray.supernet.name, **on_ray.metrics})
             return
         _print_table(on_ray.metrics, str(out))
         return
-    if plan.done_epochs:
-        err_console.print(f"Resuming {out} after epoch {plan.done_epochs} of {plan.config.epochs}")
     with ProgressDisplay() as display:
         display.start(plan.config.epochs, plan.done_epochs, "epoch 1", eta=True)
 
@@ -94,13 +145,23 @@ def train(
                 f" · smallest {record.val_smallest:.3f}",
             )
 
-        result = train_supernet(plan, device=device, on_step=on_step, on_epoch=on_epoch)
+        result = train_supernet(plan, device=device, loader_workers=loader_workers, on_step=on_step, on_epoch=on_epoch)
     if as_json:
         print_json(
             {"checkpoint": str(out), "task": plan.task.name, "train_config": asdict(plan.config), **result.metrics}
         )
         return
     _print_table(result.metrics, str(out))
+
+
+def _announce(plan: TrainingPlan) -> None:
+    """Say on stderr what is resumed, or which space a pretrained start derived."""
+    if plan.done_epochs:
+        err_console.print(f"Resuming {plan.out} after epoch {plan.done_epochs} of {plan.config.epochs}")
+    if plan.start is not None:
+        teacher = "teaches every subnet" if plan.start.teacher else "has a new classifier head (no teacher)"
+        err_console.print(f"Starting from {plan.start.source}, which {teacher}; its space:")
+        err_console.print(plan.space.to_toml(), highlight=False, markup=False)
 
 
 def _print_table(metrics: dict[str, Any], out: str) -> None:

@@ -72,6 +72,9 @@ FIELD_TYPES: dict[str, type] = {  # the type of each field a checkpoint may hold
     "history": list,
     "metrics": dict,
     "complete": bool,
+    "augment": str,
+    "init": dict,
+    "teacher_model": dict,
 }
 
 

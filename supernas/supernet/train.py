@@ -35,7 +35,7 @@ from torch import Tensor
 
 from supernas.data import Split, TaskData, check_loader_workers, default_loader_workers
 from supernas.data.augment import apply, crop_padding, draw, resolve_mode
-from supernas.errors import TrainingError
+from supernas.errors import TrainingDivergedError, TrainingError
 from supernas.search_space import SearchSpace, SubnetConfig, largest, sample, smallest
 from supernas.supernet.checkpoint import read_checkpoint, save_checkpoint
 from supernas.supernet.model import Supernet
@@ -59,15 +59,16 @@ class TrainConfig:
     eval_subnets: int = 10  # random subnets in the final evaluation table
 
     def __post_init__(self) -> None:
-        for name, low in (("epochs", 1), ("batch_size", 1), ("random_subnets", 0), ("eval_subnets", 0)):
-            if getattr(self, name) < low:
-                raise TrainingError(f"{name} {getattr(self, name)} is out of range; valid: an integer >= {low}")
-        for name in ("lr", "grad_clip"):
-            if not getattr(self, name) > 0:
-                raise TrainingError(f"{name} {getattr(self, name)} is out of range; valid: a number > 0")
-        for name in ("weight_decay", "warmup", "kd_weight", "label_smoothing", "student_weight"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise TrainingError(f"{name} {getattr(self, name)} is out of range; valid: a number in [0, 1]")
+        for name, (low, high) in INT_RANGES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise TrainingError(f"{value!r} is out of range; valid: an integer >= {low} and <= {high}", field=name)
+        for name, (bottom, top) in NUMBER_RANGES.items():
+            real = getattr(self, name)
+            number = isinstance(real, (int, float)) and not isinstance(real, bool) and math.isfinite(real)
+            if not number or not (bottom < real <= top if name in ("lr", "grad_clip") else bottom <= real <= top):
+                valid = f"a number > {bottom:g} and <= {top:g}" if name in ("lr", "grad_clip") else "a number in [0, 1]"
+                raise TrainingError(f"{real!r} is out of range; valid: {valid}", field=name)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -76,6 +77,24 @@ class TrainConfig:
         if unknown:
             raise TrainingError(f"unknown training setting {unknown[0]!r}; valid: {', '.join(sorted(known))}")
         return cls(**data)
+
+
+INT_RANGES = {  # valid range of each integer setting
+    "epochs": (1, 100_000),
+    "batch_size": (1, 65_536),
+    "random_subnets": (0, 64),
+    "eval_subnets": (0, 10_000),
+    "seed": (0, 2**32 - 1),
+}
+NUMBER_RANGES = {  # valid range of each real setting (lr and grad_clip exclude their lower end)
+    "lr": (0.0, 10.0),
+    "grad_clip": (0.0, 1e12),
+    "weight_decay": (0.0, 1.0),
+    "warmup": (0.0, 1.0),
+    "kd_weight": (0.0, 1.0),
+    "label_smoothing": (0.0, 1.0),
+    "student_weight": (0.0, 1.0),
+}
 
 
 @dataclass(frozen=True)
@@ -141,6 +160,7 @@ class Trainer:
         self.world = world or World()
         weights_gen = torch.Generator().manual_seed(config.seed)
         self.supernet = Supernet(space, task.spec, weights_gen).to(device)
+        self.teacher: Supernet | None = None  # a frozen source model every subnet distils from (pretrained init)
         self.optimizer = torch.optim.AdamW(self.supernet.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.steps_per_epoch = math.ceil(len(task.train) / config.batch_size)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
@@ -161,6 +181,15 @@ class Trainer:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return nullcontext()
 
+    def start_from(self, weights: dict[str, Tensor], teacher: bool) -> None:
+        """Start from imported ``weights`` (e.g. a pretrained model); with ``teacher`` every subnet distils
+        from the largest subnet of these weights, kept frozen, instead of the largest subnet in training."""
+        self.supernet.load_state_dict(weights)
+        self.teacher = None
+        if teacher:
+            self.teacher = Supernet(self.space, self.task.spec).to(self.device).eval().requires_grad_(False)
+            self.teacher.load_state_dict(weights)
+
     def run_epoch(self, on_step: StepCallback | None = None) -> EpochRecord:
         """One pass over the shuffled, augmented training split (this process's share of every batch)."""
         self.supernet.train()
@@ -175,7 +204,7 @@ class Trainer:
         for step, (rows, (a, b), x) in enumerate(zip(batches, shares, inputs)):
             choices = draw(self.augment_mode, len(rows), spec.shape, spec.kind, self.generator, pad=self.crop_padding)
             x = apply(x.to(self.device, non_blocking=True), spec.kind, choices.rows(a, b))  # (b - a, ...)
-            losses.append(self._step(x, train.y[rows[a:b]].to(self.device), (b - a) / len(rows)))
+            losses.append(self._step(x, train.y[rows[a:b]].to(self.device), (b - a) / len(rows), step + 1))
             if on_step is not None:
                 on_step(self.epoch + 1, step + 1, self.steps_per_epoch)
         self.epoch += 1
@@ -190,31 +219,55 @@ class Trainer:
         self.history.append(record)
         return record
 
-    def _step(self, x: Tensor, y: Tensor, share: float) -> float:
-        """One sandwich-rule step on this process's ``share`` of the batch; returns the largest subnet's loss."""
+    def _step(self, x: Tensor, y: Tensor, share: float, step: int) -> float:
+        """One sandwich-rule step on this process's ``share`` of the batch; returns the largest subnet's loss.
+
+        With a frozen ``teacher`` (pretrained init) the largest subnet distils from it too, and so do the
+        others; without one, the others distil from the largest subnet (in-place distillation).
+        """
         cfg = self.config
         self.optimizer.zero_grad(set_to_none=True)
         students = [smallest(self.space)] + [sample(self.space, self.rng) for _ in range(cfg.random_subnets)]
         loss = torch.zeros((), device=self.device)
         if len(x):  # a process may get no rows of a batch smaller than the world
+            teacher_probs = self._teacher_probs(x)  # (B, K) or None
             with self._autocast():
-                teacher_logits = self.supernet(x, largest(self.space))  # (B, K)
-                loss = F.cross_entropy(teacher_logits.float(), y, label_smoothing=cfg.label_smoothing)
+                largest_logits = self.supernet(x, largest(self.space)).float()  # (B, K)
+                loss = F.cross_entropy(largest_logits, y, label_smoothing=cfg.label_smoothing)
+                if teacher_probs is not None:
+                    loss = self._mixed(loss, largest_logits, teacher_probs)
             loss.backward()
-            soft_targets = teacher_logits.detach().float().softmax(dim=-1)  # (B, K)
+            soft_targets = largest_logits.detach().softmax(dim=-1) if teacher_probs is None else teacher_probs
             for config in students:
                 with self._autocast():
                     logits = self.supernet(x, config).float()  # (B, K)
                     hard = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
-                    soft = F.kl_div(logits.log_softmax(dim=-1), soft_targets, reduction="batchmean")
-                    student_loss = (1 - cfg.kd_weight) * hard + cfg.kd_weight * soft
+                    student_loss = self._mixed(hard, logits, soft_targets)
                 (cfg.student_weight * student_loss).backward()
         if self.world.size > 1:
             loss = self._average_gradients(loss.detach(), share)
-        torch.nn.utils.clip_grad_norm_(self.supernet.parameters(), cfg.grad_clip)
+        norm = torch.nn.utils.clip_grad_norm_(self.supernet.parameters(), cfg.grad_clip)
+        if not (torch.isfinite(loss) and torch.isfinite(norm)):  # every rank sees the same global values
+            kept = f"the checkpoint of epoch {self.epoch} is kept" if self.epoch else "no checkpoint was written"
+            raise TrainingDivergedError(
+                f"training diverged at epoch {self.epoch + 1}, step {step}: loss {loss.item():g}, gradient norm "
+                f"{norm.item():g}; {kept}; lower `lr` or check the data for extreme values"
+            )
         self.optimizer.step()
         self.scheduler.step()
         return loss.item()
+
+    def _mixed(self, hard: Tensor, logits: Tensor, soft_targets: Tensor) -> Tensor:
+        """``kd_weight`` of distillation towards ``soft_targets`` (probabilities), the rest on the labels."""
+        soft = F.kl_div(logits.log_softmax(dim=-1), soft_targets, reduction="batchmean")
+        return (1 - self.config.kd_weight) * hard + self.config.kd_weight * soft
+
+    @torch.no_grad()
+    def _teacher_probs(self, x: Tensor) -> Tensor | None:
+        if self.teacher is None:
+            return None
+        with self._autocast():
+            return self.teacher(x, largest(self.space)).float().softmax(dim=-1)  # (B, K)
 
     def _average_gradients(self, loss: Tensor, share: float) -> Tensor:
         """Make every gradient the global batch's (one all-reduce); returns the global batch's loss.
@@ -285,7 +338,7 @@ class Trainer:
     def state(self) -> dict[str, Any]:
         """Everything needed to continue this run exactly (plain data for ``weights_only`` loading)."""
         return {
-            "model": {k: v.detach().cpu() for k, v in self.supernet.state_dict().items()},
+            "model": _cpu(self.supernet.state_dict()),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "numpy_rng": self.rng.bit_generator.state,
@@ -298,6 +351,7 @@ class Trainer:
             "augment": self.augment,
             "epoch": self.epoch,
             "history": [asdict(r) for r in self.history],
+            **({} if self.teacher is None else {"teacher_model": _cpu(self.teacher.state_dict())}),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -309,6 +363,9 @@ class Trainer:
         self.generator.set_state(state["torch_rng"])
         self.epoch = int(state["epoch"])
         self.history = [EpochRecord(**r) for r in state["history"]]
+        if "teacher_model" in state:
+            self.teacher = Supernet(self.space, self.task.spec).to(self.device).eval().requires_grad_(False)
+            self.teacher.load_state_dict(state["teacher_model"])
 
 
 @dataclass(frozen=True)
@@ -368,6 +425,10 @@ def train(
     return TrainResult(out, metrics, tuple(trainer.history), resumed_from)
 
 
+def _cpu(weights: dict[str, Tensor]) -> dict[str, Tensor]:
+    return {k: v.detach().cpu() for k, v in weights.items()}
+
+
 def checkpoint_augment(state: dict[str, Any]) -> str:
     """The augmentation mode a checkpoint was trained with."""
     return str(state.get("augment", LEGACY_AUGMENT))
@@ -378,7 +439,8 @@ def check_resumable(
 ) -> None:
     """A checkpoint continues only the run it came from (settings it lacks count as their defaults)."""
     stored = {**asdict(TrainConfig.from_dict(state["train_config"])), "augment": checkpoint_augment(state)}
-    theirs = {"task": state["task"], "space": state["space"], "train settings": stored}
+    stored_space = SearchSpace.from_dict(state["space"]).to_dict()  # fields added since count as their defaults
+    theirs = {"task": state["task"], "space": stored_space, "train settings": stored}
     ours = {"task": task, "space": space.to_dict(), "train settings": {**asdict(config), "augment": augment}}
     for what in theirs:
         if theirs[what] != ours[what]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -105,12 +107,13 @@ def test_ray_driver_sigkill_then_resume_finishes_and_registers(tmp_path: Path, s
     ]
     proc = start_cli(*args, cwd=tmp_path, new_session=True, quiet=True)  # killed below with its Ray processes
     deadline = time.monotonic() + 180
-    while not list((tmp_path / ".ray.pt.tune").glob("*/checkpoint_000000")):  # the first reported epoch
+    while not (tmp_path / "ray.pt").exists():  # the trial's own checkpoint of its first epoch
         assert proc.poll() is None and time.monotonic() < deadline
         time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and the Ray processes it started
     proc.wait()
-    assert not (tmp_path / "ray.pt").exists()
+    partial = read_checkpoint(tmp_path / "ray.pt")
+    assert 1 <= partial["epoch"] < 3 and not partial.get("complete")
     resumed = run_cli(*args, "--resume", "--json", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert read_checkpoint(tmp_path / "ray.pt")["epoch"] == 3
@@ -134,3 +137,27 @@ def test_ray_bad_input_is_one_line_exit_2(tmp_path: Path, extra: list[str], need
     assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
     assert needle in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+TUNER_PICKLE = """
+import os, pickle, sys
+class Payload:
+    def __reduce__(self):
+        return (os.system, ("touch " + sys.argv[2],))
+with open(sys.argv[1], "wb") as handle:
+    pickle.dump(Payload(), handle)
+"""
+
+
+@pytest.mark.slow
+def test_ray_resume_never_unpickles_tune_state_from_the_output_directory(tmp_path: Path, space_file: Path) -> None:
+    """The Tune-resume reproduction of issue 13: a planted ``tuner.pkl`` next to ``--out`` runs nothing."""
+    marker = tmp_path / "pwned"
+    for directory in (tmp_path / ".x.pt.tune", tmp_path / ".x.pt.tune" / "run"):
+        directory.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-c", TUNER_PICKLE, str(directory / "tuner.pkl"), str(marker)], check=True)
+    args = ["train", "--ray", "--space", str(space_file), "--epochs", "1", "--batch-size", "128", "--out", "x.pt"]
+    result = run_cli(*args, "--resume", "--storage", "sqlite:///s.db", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists()
+    assert read_checkpoint(tmp_path / "x.pt")["complete"]
