@@ -31,7 +31,7 @@ from supernas.search_space import SearchSpace, default_space, preset_space
 from supernas.store import Store, SupernetRecord
 from supernas.supernet.checkpoint import LoadedSupernet, load_supernet, read_checkpoint, save_checkpoint
 from supernas.supernet.measure import pick_device
-from supernas.supernet.pretrained import PretrainedViT, import_pretrained, load_pretrained
+from supernas.supernet.pretrained import PretrainedViT, import_pretrained, load_pretrained, read_state_dict
 from supernas.supernet.train import (
     EpochCallback,
     StepCallback,
@@ -170,12 +170,18 @@ def _pretrained_start(
     from supernas.supernet.pretrained import logit_gap
     from supernas.supernet.static import extract
 
-    if isinstance(init, str):
-        spec = task.spec
-        timm_settings: dict[str, Any] = {}
-        if init.startswith("timm:") and spec.kind == "image":
-            timm_settings = {"img_size": spec.shape[1:], "in_chans": spec.channels}
-        source = load_pretrained(init, state_dict=init_weights, **timm_settings)
+    if isinstance(init, str) and init.startswith("timm:"):
+        weights = None if init_weights is None else read_state_dict(init_weights)
+        head = None if weights is None else weights.get("head.weight")
+        source = load_pretrained(
+            init,
+            state_dict=weights,
+            img_size=(task.spec.shape[1], task.spec.shape[2]) if task.spec.kind == "image" else None,
+            in_chans=task.spec.channels,
+            num_classes=task.spec.num_classes if head is None else head.shape[0],
+        )
+    elif isinstance(init, str):
+        source = load_pretrained(init, state_dict=init_weights)
     else:
         source = init
     imported = import_pretrained(source, task.spec, space, generator=torch.Generator().manual_seed(config.seed))
@@ -201,9 +207,9 @@ def write_start(plan: TrainingPlan) -> None:
     if plan.start is None:
         return
     trainer = Trainer(plan.task, plan.space, plan.config, torch.device("cpu"), augment=plan.augment)
-    trainer.start_from(plan.start.weights, plan.start.teacher)
     provenance = {"source": plan.start.source, "teacher": plan.start.teacher, "reorder_gap": plan.start.reorder_gap}
-    save_checkpoint(plan.out, {**trainer.state(), "init": provenance})
+    trainer.start_from(plan.start.weights, plan.start.teacher, provenance)
+    save_checkpoint(plan.out, trainer.state())
 
 
 def train_supernet(

@@ -170,7 +170,7 @@ def load_timm(
         name = type(model).__name__
         module = copy.deepcopy(model) if state_dict is not None else model
     if state_dict is not None:
-        _load_state(module, _read_state(state_dict), f"timm model {name!r}")
+        _load_state(module, read_state_dict(state_dict), f"timm model {name!r}")
     return _read_timm(module, name)
 
 
@@ -283,7 +283,8 @@ def _create_timm(timm: ModuleType, name: str, settings: Mapping[str, object]) ->
     return module
 
 
-def _read_state(state: Mapping[str, Tensor] | str | Path) -> Mapping[str, Tensor]:
+def read_state_dict(state: Mapping[str, Tensor] | str | Path) -> Mapping[str, Tensor]:
+    """A state dict given as a mapping, a ``.safetensors`` file or a ``torch.save`` file (``weights_only``)."""
     if isinstance(state, (str, Path)):
         path = Path(state)
         if not path.is_file():

@@ -161,6 +161,7 @@ class Trainer:
         weights_gen = torch.Generator().manual_seed(config.seed)
         self.supernet = Supernet(space, task.spec, weights_gen).to(device)
         self.teacher: Supernet | None = None  # a frozen source model every subnet distils from (pretrained init)
+        self.init: dict[str, Any] | None = None  # where a pretrained start came from (provenance, kept in checkpoints)
         self.optimizer = torch.optim.AdamW(self.supernet.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.steps_per_epoch = math.ceil(len(task.train) / config.batch_size)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
@@ -181,10 +182,12 @@ class Trainer:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return nullcontext()
 
-    def start_from(self, weights: dict[str, Tensor], teacher: bool) -> None:
-        """Start from imported ``weights`` (e.g. a pretrained model); with ``teacher`` every subnet distils
-        from the largest subnet of these weights, kept frozen, instead of the largest subnet in training."""
+    def start_from(self, weights: dict[str, Tensor], teacher: bool, provenance: dict[str, Any]) -> None:
+        """Start from imported ``weights`` (e.g. a pretrained model, described by ``provenance``); with
+        ``teacher`` every subnet distils from the largest subnet of these weights, kept frozen, instead of
+        the largest subnet in training."""
         self.supernet.load_state_dict(weights)
+        self.init = dict(provenance)
         self.teacher = None
         if teacher:
             self.teacher = Supernet(self.space, self.task.spec).to(self.device).eval().requires_grad_(False)
@@ -352,6 +355,7 @@ class Trainer:
             "epoch": self.epoch,
             "history": [asdict(r) for r in self.history],
             **({} if self.teacher is None else {"teacher_model": _cpu(self.teacher.state_dict())}),
+            **({} if self.init is None else {"init": self.init}),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -363,6 +367,7 @@ class Trainer:
         self.generator.set_state(state["torch_rng"])
         self.epoch = int(state["epoch"])
         self.history = [EpochRecord(**r) for r in state["history"]]
+        self.init = state.get("init")
         if "teacher_model" in state:
             self.teacher = Supernet(self.space, self.task.spec).to(self.device).eval().requires_grad_(False)
             self.teacher.load_state_dict(state["teacher_model"])

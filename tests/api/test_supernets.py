@@ -6,6 +6,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -16,6 +17,7 @@ from supernas.api.supernets import (
     register_supernet,
     resolve_supernet,
     supernet_name_hint,
+    train_supernet,
 )
 from supernas.errors import CheckpointError, OutputError, SearchSpaceError, StorageError, TrainingError, WorkerError
 from supernas.search_space import SearchSpace, default_space
@@ -157,3 +159,56 @@ def test_ray_train_settings_want_an_integer_number_of_trials(trials: object) -> 
     with pytest.raises(WorkerError, match=r"is out of range; valid: an integer in 1\.\.1000") as info:
         RayTrainSettings(trials=trials)  # type: ignore[arg-type]
     assert info.value.field == "trials"
+
+
+@pytest.fixture(scope="module")
+def pretrained_task(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """An npz task of 3-channel 32×32 images and the weights of a timm ViT-Tiny with its 3-class head."""
+    from safetensors.torch import save_file
+
+    from supernas.supernet.pretrained import require
+
+    root = tmp_path_factory.mktemp("pretrained")
+    rng = np.random.default_rng(0)
+    np.savez(root / "images.npz", x=rng.random((45, 3, 32, 32), dtype=np.float32), y=np.arange(45) % 3)
+    timm = require("timm")
+    model = timm.create_model("vit_tiny_patch16_224", pretrained=False, img_size=32, in_chans=3, num_classes=3)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(root / "vit.safetensors"))
+    return root / "images.npz", root / "vit.safetensors"
+
+
+def test_a_pretrained_start_imports_teaches_and_resumes(tmp_path: Path, pretrained_task: tuple[Path, Path]) -> None:
+    task, weights = pretrained_task
+    plan = prepare_training(
+        tmp_path / "p.pt",
+        task=f"npz:{task}",
+        settings={"epochs": 1, "batch_size": 16, "eval_subnets": 1},
+        init="timm:vit_tiny_patch16_224",
+        init_weights=weights,
+    )
+    assert plan.start is not None and plan.start.teacher and plan.start.reorder_gap < 1e-4
+    assert (plan.space.max_depth, max(plan.space.embed_dim), plan.space.head_dim, plan.space.patch_size) == (
+        12,
+        192,
+        64,
+        16,
+    )
+    assert plan.space.ln_eps == 1e-6  # timm's LayerNorm epsilon, carried into the space
+    result = train_supernet(plan, device="cpu", loader_workers=0)
+    state = read_checkpoint(result.path)
+    assert state["complete"] and state["init"]["source"] == "timm:vit_tiny_patch16_224" and state["init"]["teacher"]
+    imported = {k: v for k, v in plan.start.weights.items()}
+    assert all(torch.equal(state["teacher_model"][k], imported[k]) for k in imported)  # the teacher stays frozen
+    assert any(not torch.equal(state["model"][k], imported[k]) for k in imported)  # the students trained
+    again = prepare_training(tmp_path / "p.pt", resume=True, init="timm:vit_tiny_patch16_224")
+    assert again.done_epochs == 1 and again.start is None
+    with pytest.raises(TrainingError, match="differs from the start of the run being resumed") as info:
+        prepare_training(tmp_path / "p.pt", resume=True, init="hf:somewhere")
+    assert info.value.field == "pretrained"
+
+
+def test_init_weights_without_init_name_the_field(tmp_path: Path, pretrained_task: tuple[Path, Path]) -> None:
+    _, weights = pretrained_task
+    with pytest.raises(CheckpointError, match="needs `init`") as info:
+        prepare_training(tmp_path / "p.pt", init_weights=weights)
+    assert info.value.field == "state_dict"

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -161,3 +162,39 @@ def test_ray_resume_never_unpickles_tune_state_from_the_output_directory(tmp_pat
     assert result.returncode == 0, result.stderr
     assert not marker.exists()
     assert read_checkpoint(tmp_path / "x.pt")["complete"]
+
+
+@pytest.fixture(scope="module")
+def image_task(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory with ``images.npz`` (3×32×32 images, 3 classes), a wrong-shape state dict and a non-ViT hf dir."""
+    root = tmp_path_factory.mktemp("init")
+    rng = np.random.default_rng(0)
+    np.savez(root / "images.npz", x=rng.random((30, 3, 32, 32), dtype=np.float32), y=np.arange(30) % 3)
+    torch.save({"head.weight": torch.zeros(3, 7)}, root / "wrong.pt")
+    (root / "bert").mkdir()
+    (root / "bert" / "config.json").write_text('{"model_type": "bert"}')
+    return root
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--init", "timm:no_such_vit"], "--init timm model 'no_such_vit' is unknown; valid: a timm VisionTransformer"),
+        (["--init", "timm:resnet18"], "is not a VisionTransformer; supported: timm VisionTransformer models"),
+        (["--init", "timm:vit_tiny_patch16_224", "--init-weights", "wrong.pt"], "--init-weights for timm model"),
+        (["--init", "hf:bert"], "holds a 'bert' config; supported: ViT"),
+        (["--init", "timm:deit_tiny_distilled_patch16_224"], "distillation token"),
+        (["--init", "onnx:model.onnx"], "--init 'onnx:model.onnx' is not valid; valid:"),
+        (["--init-weights", "wrong.pt"], "--init-weights needs --init"),
+    ],
+)
+def test_bad_pretrained_sources_are_one_line_exit_2_and_write_nothing(
+    image_task: Path, extra: list[str], needle: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = sorted(p.name for p in image_task.iterdir())
+    monkeypatch.chdir(image_task)
+    result = CliRunner().invoke(app, ["train", "--out", "x.pt", "--task", "npz:images.npz", *extra])
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert needle in result.stderr, result.stderr
+    assert sorted(p.name for p in image_task.iterdir()) == before
