@@ -18,7 +18,7 @@ import numpy as np
 
 from supernas.data.images import ImageFormat, choose_format, decode, probe
 from supernas.data.streaming import Examples
-from supernas.data.tasks import SPLIT_SEED, TaskData, TaskOptions, stratified_split, streamed_task
+from supernas.data.tasks import MAX_CLASSES, SPLIT_SEED, TaskData, TaskOptions, stratified_split, streamed_task
 from supernas.errors import DataError
 from supernas.search_space.spec import InputKind
 
@@ -189,6 +189,10 @@ def _labels(dataset: Any, feature: Any, column: str, where: str) -> tuple[np.nda
         raise DataError(f"{where} label column {column!r} has label {int(labels.min())}; valid: integers 0 .. K-1")
     if len(np.unique(labels)) < 2:
         raise DataError(f"{where} label column {column!r} has fewer than 2 classes; valid: integer labels, K >= 2")
+    if int(labels.max()) >= MAX_CLASSES:
+        raise DataError(
+            f"{where} label column {column!r} has label {int(labels.max())}; valid: labels 0 .. K-1, K <= {MAX_CLASSES}"
+        )
     if isinstance(feature, datasets.ClassLabel):
         names = tuple(str(n) for n in feature.names)
         if int(labels.max()) >= len(names):

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from supernas.data.streaming import ArrayExamples, Examples
-from supernas.data.tasks import SPLIT_SEED, TaskData, stratified_split, streamed_task
+from supernas.data.tasks import MAX_CLASSES, SPLIT_SEED, TaskData, stratified_split, streamed_task
 from supernas.errors import DataError
 from supernas.search_space.spec import InputKind
 
@@ -89,7 +89,13 @@ def load_npz(name: str, path: Path) -> TaskData:
     if not path.is_file():
         raise DataError(f"task file {str(path)!r} does not exist; valid tasks: {VALID_TASKS}")
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise DataError(
+                f"task file {str(path)!r} holds a single array (a .npy file), not an .npz archive; valid: a file "
+                "written by numpy.savez with arrays 'x' and 'y'"
+            )
+        with loaded as archive:
             members = list(archive.files)
             small = {key: archive[key] for key in members if key != "x"}
         examples = _locate_x(path) if "x" in members else None
@@ -184,6 +190,8 @@ def _check_y(path: Path, y: np.ndarray, n: int) -> np.ndarray:
         raise DataError(f"{path}: 'y' has label {int(y.min())}; valid: integer labels 0 .. K-1")
     if len(np.unique(y)) < 2:
         raise DataError(f"{path}: 'y' has fewer than 2 classes; valid: integer labels 0 .. K-1 with K >= 2")
+    if int(y.max()) >= MAX_CLASSES:
+        raise DataError(f"{path}: 'y' has label {int(y.max())}; valid: integer labels 0 .. K-1 with K <= {MAX_CLASSES}")
     return y.astype(np.int64)
 
 

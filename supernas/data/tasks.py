@@ -23,6 +23,7 @@ from supernas.search_space.spec import InputKind, InputSpec
 
 SPLIT_SHARES = (0.6, 0.2, 0.2)  # train / val / test shares when the data give no explicit splits
 SPLIT_SEED = 0  # the built-in split is fixed: every run sees the same examples in each split
+MAX_CLASSES = 100_000  # labels are 0 .. K-1 with K at most this (a classifier head has K outputs)
 SPLIT_NAMES = ("train", "val", "test")
 MATERIALISE_BATCH = 256  # examples read at a time when a streamed split's ``x`` is asked for
 

@@ -81,3 +81,24 @@ def test_a_truncated_archive_is_a_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"is not a readable \.npz archive") as info:
         load_task(f"npz:{tmp_path / 'cut.npz'}")
     assert "\n" not in str(info.value)
+
+
+def test_a_single_array_renamed_npz_is_refused_in_one_line(tmp_path: Path) -> None:
+    np.save(tmp_path / "a.npy", np.zeros((10, 4)))
+    (tmp_path / "a.npy").rename(tmp_path / "a.npz")
+    with pytest.raises(DataError, match=r"holds a single array \(a \.npy file\), not an \.npz archive"):
+        load_task(f"npz:{tmp_path / 'a.npz'}")
+
+
+def test_a_huge_label_is_refused_before_any_class_name_is_made(tmp_path: Path) -> None:
+    y = np.array([0] * 5 + [10**9] * 5)
+    np.savez(tmp_path / "big.npz", x=np.zeros((10, 4), np.float32), y=y)
+    with pytest.raises(DataError, match=r"'y' has label 1000000000; valid: integer labels 0 \.\. K-1 with K <= 100000"):
+        load_task(f"npz:{tmp_path / 'big.npz'}")
+
+
+def test_finite_extreme_values_standardise_to_finite_inputs(tmp_path: Path) -> None:
+    x = np.full((20, 4), 3e38, np.float32) * np.array([1, -1, 1, -1], np.float32)
+    np.savez(tmp_path / "huge.npz", x=x, y=np.arange(20) % 2)
+    task = load_task(f"npz:{tmp_path / 'huge.npz'}")
+    assert all(np.isfinite(task.std)) and torch.isfinite(task.train.x).all()
