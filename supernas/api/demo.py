@@ -1,4 +1,5 @@
-"""The embedded default end to end: train a supernet on digits, search it, plot the front, export the knee."""
+"""The embedded default end to end: train a supernet on digits, search it, fine-tune the knee, plot the front,
+export the knee."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from supernas.api.evaluation import EvaluationSettings
 from supernas.api.exports import ExportRequest, ExportResult, export_search
+from supernas.api.finetune import EpochProgress, FinetuneReport, FinetuneSettings, Selection, finetune_subnets
 from supernas.api.plots import front_plot
 from supernas.api.searches import (
     FrontReport,
@@ -20,8 +22,10 @@ from supernas.api.searches import (
 )
 from supernas.api.supernets import prepare_training, train_supernet
 from supernas.atomic import check_writable
+from supernas.errors import TrainingError
 from supernas.store import EvaluationStatus, Store
 from supernas.supernet.checkpoint import load_supernet
+from supernas.supernet.finetune import MAX_EPOCHS
 from supernas.supernet.train import EpochCallback, TrainConfig
 
 CHECKPOINT = "digits-demo.pt"  # the demo's supernet, in its directory
@@ -29,6 +33,7 @@ SEARCH = "demo"  # the demo search's name (made unique when taken)
 OBJECTIVES = "accuracy,latency_ms"
 BATCH = 10  # subnets per search iteration
 STAGES = 4
+FINETUNE_EPOCHS = 5  # fine-tuning epochs of the knee (about 15 s of training on 1 CPU thread)
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class DemoPlan:
     config: TrainConfig  # supernet training (reduced epochs)
     request: SearchRequest  # the linas search
     evaluation: EvaluationSettings  # where subnets are measured
+    finetune: FinetuneSettings | None = None  # fine-tuning of the knee; None: the demo only prints the command
 
     @property
     def storage(self) -> str:
@@ -58,16 +64,34 @@ class DemoPlan:
 
 
 def prepare_demo(
-    directory: str | Path = ".", *, epochs: int = 30, budget: int = 50, executor: str = "ray", seed: int = 0
+    directory: str | Path = ".",
+    *,
+    epochs: int = 30,
+    budget: int = 50,
+    executor: str = "ray",
+    seed: int = 0,
+    finetune_epochs: int = FINETUNE_EPOCHS,
 ) -> DemoPlan:
-    """Check every option of the demo before any work."""
+    """Check every option of the demo before any work (``finetune_epochs`` 0: skip fine-tuning the knee)."""
     directory = Path(directory)
     check_writable(directory, "directory")
+    evaluation = EvaluationSettings(executor=executor)
+    if isinstance(finetune_epochs, bool) or not 0 <= finetune_epochs <= MAX_EPOCHS:
+        raise TrainingError(
+            f"{finetune_epochs!r} is out of range; valid: an integer in 0..{MAX_EPOCHS} (0: skip)",
+            field="finetune_epochs",
+        )
+    finetune = None
+    if finetune_epochs != 0:
+        finetune = FinetuneSettings(
+            epochs=finetune_epochs, seed=seed, execution=evaluation, directory=directory / "trainings"
+        )
     return DemoPlan(
         directory,
         TrainConfig(epochs=epochs, seed=seed),
         SearchRequest.parse(OBJECTIVES, [], "linas", budget, BATCH, seed),
-        EvaluationSettings(executor=executor),
+        evaluation,
+        finetune,
     )
 
 
@@ -81,6 +105,7 @@ class DemoCallbacks:
     search_start: StartCallback | None = None  # before the search measures
     progress: ProgressCallback | None = None  # after every search iteration
     searched: Callable[[FrontReport], None] | None = None  # the search's measured front
+    finetune_epoch: EpochProgress | None = None  # after every fine-tuning epoch of the knee
 
 
 @dataclass(frozen=True)
@@ -90,11 +115,13 @@ class DemoResult:
     search: str  # the search's name
     front: FrontReport  # its measured front
     export: ExportResult  # the exported knee
+    finetuned: FinetuneReport | None  # the knee's fine-tuning (None when skipped)
     seconds: float  # wall time of the whole demo
 
 
 def run_demo(plan: DemoPlan, callbacks: DemoCallbacks | None = None) -> DemoResult:
-    """Train (or reuse) the demo supernet, search it with linas, plot every measured subnet, export the knee."""
+    """Train (or reuse) the demo supernet, search it with linas, fine-tune the knee (when planned), plot every
+    measured subnet, export the knee (with its trained weights, when it has them)."""
     cb = callbacks or DemoCallbacks()
     start = time.perf_counter()
 
@@ -127,13 +154,26 @@ def run_demo(plan: DemoPlan, callbacks: DemoCallbacks | None = None) -> DemoResu
     if cb.searched is not None:
         cb.searched(front)
 
-    stage(3, f"Plotting every measured subnet and the front → {plan.plot}; exporting the knee → {plan.export_dir}")
+    finetuned = None
+    if plan.finetune is None:
+        stage(3, f"Plotting every measured subnet and the front → {plan.plot}; exporting the knee → {plan.export_dir}")
+        if cb.note is not None:
+            cb.note(f"fine-tune the knee later with: supernas finetune {name} --knee --storage {plan.storage}")
+    else:
+        stage(
+            3,
+            f"Fine-tuning the knee for {plan.finetune.epochs} epochs (distilling from the largest subnet); "
+            f"plotting the front → {plan.plot}; exporting the trained knee → {plan.export_dir}",
+        )
+        finetuned = finetune_subnets(
+            name, Selection(knee=True), plan.finetune, storage=plan.storage, on_epoch=cb.finetune_epoch
+        )
     with Store.open(plan.storage) as store:
         exported = export_search(store, ExportRequest(name, plan.export_dir, fmt="pt2", knee=True))
         points = [e.metrics for e in store.evaluations(name, EvaluationStatus.COMPLETE) if e.metrics]
     title = f"supernas demo: {len(points)} measured subnets"
     front_plot(points, "latency_ms", "accuracy", plan.plot, title, [exported.metrics["searched"]])
-    return DemoResult(name, front, exported, time.perf_counter() - start)
+    return DemoResult(name, front, exported, finetuned, time.perf_counter() - start)
 
 
 def _settings(config: TrainConfig) -> dict[str, int]:

@@ -1,4 +1,5 @@
-"""Exports: choose a member of a stored search, extract it, measure it, write it, record it."""
+"""Exports: choose a member of a stored search, extract it (with its trained weights, when it has them), measure it,
+write it, record it."""
 
 from __future__ import annotations
 
@@ -12,16 +13,19 @@ from typing import Any
 import torch
 
 import supernas
-from supernas.api.searches import completed_members, front_members
+from supernas.api.finetune import trained_weights
+from supernas.api.reports import completed_members, front_members
 from supernas.api.supernets import load_registered_supernet
 from supernas.data import TaskData
 from supernas.errors import ExportError
-from supernas.export.artifacts import Exported, InputInfo, build, check_format, check_out, write_export
+from supernas.export.artifacts import Exported, InputInfo, check_format, check_out, write_export
 from supernas.export.choose import choose
-from supernas.export.int8 import int8_layers
+from supernas.export.int8 import int8_layers, to_int8
 from supernas.search_space import FLOAT_BITS, SubnetConfig, costs
-from supernas.store import Store
+from supernas.store import Store, TrainingRecord
+from supernas.supernet import extract
 from supernas.supernet.checkpoint import LoadedSupernet
+from supernas.supernet.finetune import load_trained_weights
 from supernas.supernet.measure import LatencySettings, accuracy, latency_ms
 from supernas.supernet.static import StaticSubnet
 
@@ -37,6 +41,7 @@ class ExportRequest:
     rank: int | None = None  # 1-based rank in the front as `pareto show` lists it
     arch: str | None = None  # any completed arch_id of the search
     knee: bool = False  # the knee of the front
+    weights: str | None = None  # "inherited" or "trained"; None: trained when the subnet has a completed training
 
 
 @dataclass(frozen=True)
@@ -68,22 +73,29 @@ def export_search(store: Store, request: ExportRequest) -> ExportResult:
 
     check_format(request.fmt, request.int8)  # before any work
     check_out(request.out)
+    if request.weights is not None and request.weights not in WEIGHTS:
+        raise ExportError(f"{request.weights!r} is not valid; valid: {', '.join(WEIGHTS)}", field="weights")
     record = store.get_search(request.search)
     if record.supernet_name is None:
         raise ExportError(f"search {request.search!r} has no supernet (a synthetic search); nothing to export")
     rows = [m.to_dict() for m in front_members(store, request.search)]
     complete = {a: m.to_dict() for a, m in completed_members(store, request.search).items()}
     row = choose(rows, record.objectives, request.rank, request.arch, request.knee, complete)
-    loaded = load_registered_supernet(store, record.supernet_name)
     config = SubnetConfig.from_dict(row["config"])
+    training = _training_to_ship(store, request, config.arch_id)
+    loaded = load_registered_supernet(store, record.supernet_name)
     task = load_task(loaded.task)
-    static = build(loaded.supernet, config, request.int8)
+    reference = extract(loaded.supernet, config).eval()  # the fake-quantized subnet
+    if training is not None:
+        assert training.weights_path is not None and training.weights_sha256 is not None
+        load_trained_weights(reference, training.weights_path, training.weights_sha256)
+    static = to_int8(reference) if request.int8 else reference
     if request.int8 and not int8_layers(static):
         raise ExportError(
             f"subnet {config.arch_id} has no layer searched at 8 bits; export it without `int8`", field="int8"
         )
-    reference = build(loaded.supernet, config, False) if request.int8 else static  # the fake-quantized subnet
     metrics = _metrics(static, reference, task, row, config, loaded, request)
+    metrics["weights"] = _weights_info(row, training)
     info = InputInfo(task.spec, task.class_names, task.mean, task.std)
     exported = write_export(
         static, loaded.supernet.space, config, info, request.out, request.fmt, metrics, model_card(metrics)
@@ -92,6 +104,45 @@ def export_search(store: Store, request: ExportRequest) -> ExportResult:
     fmt = f"{request.fmt}+int8" if request.int8 else request.fmt
     store.add_export(request.search, config.arch_id, fmt, str(request.out.resolve()), metrics)
     return ExportResult(exported, metrics)
+
+
+WEIGHTS = ("inherited", "trained")  # which weights an export ships
+
+
+def _training_to_ship(store: Store, request: ExportRequest, arch_id: str) -> TrainingRecord | None:
+    """The training whose weights the export ships (None: the supernet's inherited weights)."""
+    if request.weights == "inherited":
+        return None
+    training = trained_weights(store, request.search, arch_id)
+    if training is None and request.weights == "trained":
+        raise ExportError(
+            f"'trained' is not available: subnet {arch_id} has no completed training; valid: inherited (or "
+            "fine-tune it first)",
+            field="weights",
+        )
+    return training
+
+
+def _weights_info(row: Mapping[str, Any], training: TrainingRecord | None) -> dict[str, Any]:
+    """Which weights an export holds, with both validation accuracies (metrics.json ``weights``)."""
+    inherited = (row.get("metrics") or {}).get("accuracy")
+    if training is None:
+        return {"source": "inherited", "inherited_val_accuracy": inherited, "trained_val_accuracy": None}
+    return {
+        "source": "trained",
+        "inherited_val_accuracy": inherited,
+        "trained_val_accuracy": training.val_accuracy,
+        "trained_test_accuracy": training.test_accuracy,
+        "training": {
+            "init": training.init,
+            "seed": training.seed,
+            "teacher": training.teacher,
+            "epochs": training.epochs,
+            "settings": training.settings,
+            "weights_path": training.weights_path,
+            "weights_sha256": training.weights_sha256,
+        },
+    }
 
 
 def _metrics(
@@ -142,6 +193,22 @@ def _metrics(
     }
 
 
+def _weights_line(weights: Mapping[str, Any] | None) -> str:
+    """The model card's description of the shipped weights."""
+    if not weights:
+        return "inherited from the supernet"
+    inherited = weights["inherited_val_accuracy"]
+    before = "" if inherited is None else f"validation accuracy {inherited:.4f} in the search"
+    if weights["source"] == "inherited":
+        return f"inherited from the supernet, not trained further ({before or 'not measured'})"
+    t = weights["training"]
+    return (
+        f"trained further: {t['epochs']} epochs from {t['init']} weights (seed {t['seed']}, teacher {t['teacher']}); "
+        f"validation accuracy {weights['trained_val_accuracy']:.4f} trained"
+        + (f", {inherited:.4f} inherited" if inherited is not None else "")
+    )
+
+
 def model_card(metrics: dict[str, Any]) -> str:
     """A short Markdown model card for an export directory."""
     c, e, p = metrics["config"], metrics["exported"], metrics["provenance"]
@@ -156,6 +223,7 @@ def model_card(metrics: dict[str, Any]) -> str:
         f"| depth / embed dim / loops | {c['depth']} / {c['embed_dim']} / {c['loops']} |",
         f"| heads per layer | {c['heads'][: c['depth']]} |",
         f"| weight bits per layer | {c['weight_bits'][: c['depth']]} |",
+        f"| weights | {_weights_line(metrics.get('weights'))} |",
         f"| validation accuracy | {e['val_accuracy']:.4f} |",
         f"| test accuracy | {e['test_accuracy']:.4f} |",
         f"| latency | {e['latency_ms']:.3f} ms (batch {e['latency_batch']}, {e['latency_device']}) |",

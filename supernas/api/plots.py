@@ -1,7 +1,8 @@
-"""Pictures of searches: a measured front in two metrics (PNG/SVG/PDF, or an interactive page), hypervolume curves.
+"""Pictures of searches: a measured front in two metrics (PNG/SVG/PDF, or an interactive page), hypervolume curves,
+and trained subnets moving from inherited to trained accuracy.
 
-:func:`plot_front` and :func:`plot_hypervolume` read a search from the store and draw it;
-:func:`front_plot`, :func:`front_html` and :func:`hv_plot` draw given points. Every image is
+:func:`plot_front`, :func:`plot_trained_front` and :func:`plot_hypervolume` read a search from the store and draw
+it; :func:`front_plot`, :func:`moves_plot`, :func:`front_html` and :func:`hv_plot` draw given points. Every image is
 written atomically.
 """
 
@@ -84,9 +85,70 @@ def plot_front(
     return FrontPlot(search, out, len(evaluations), size, len(exported))
 
 
+def plot_trained_front(
+    search: str,
+    out: Path,
+    *,
+    x: str = "latency_ms",
+    y: str = "accuracy",
+    init: str = "inherited",
+    storage: str | None = None,
+) -> FrontPlot:
+    """Draw each trained subnet of ``search`` moving from its inherited to its trained accuracy (an arrow), and
+    both fronts in (``x``, ``y``), to ``out``."""
+    from supernas.api.finetune import trained_front
+
+    check_plot_path(out, "out")
+    with Store.open(storage) as store:
+        report = trained_front(store, search, init)
+    if not report.members:
+        raise SearchError(f"search {search!r} has no completed trainings to plot yet; run `supernas finetune` first")
+    before = [dict(m.metrics) for m in report.members]
+    after = [{**m.metrics, "accuracy": m.trained_accuracy} for m in report.members]
+    size = moves_plot(before, after, x, y, out, f"{search}: {len(after)} subnets, inherited → trained ({init})")
+    return FrontPlot(search, out, len(after), size, 0)
+
+
+def moves_plot(
+    before: Sequence[Mapping[str, float]],
+    after: Sequence[Mapping[str, float]],
+    x: str,
+    y: str,
+    out: Path,
+    title: str,
+) -> int:
+    """An arrow from each point of ``before`` to the same subnet in ``after``, and the (x, y) front of each;
+    returns the size of the ``after`` front."""
+    available = sorted({k for p in before for k in p})
+    for axis, name in (("x", x), ("y", y)):
+        if name not in available:
+            raise SearchError(f"{name!r} was not measured in this search; valid: {', '.join(available)}", field=axis)
+    import numpy as np
+
+    signs = np.array([_sign(x), _sign(y)])
+    fig, ax = _figure()
+    for label, points, colour in (("inherited", before, "0.55"), ("trained", after, "tab:green")):
+        xy = np.array([[p[x], p[y]] for p in points])  # (n, 2)
+        front = xy[nondominated(xy * signs)]
+        front = front[np.argsort(front[:, 0])]
+        ax.scatter(xy[:, 0], xy[:, 1], s=16, c=colour, zorder=3)
+        ax.plot(front[:, 0], front[:, 1], "-", c=colour, drawstyle="steps-post", label=f"{label} front ({len(front)})")
+    for b, a in zip(before, after):
+        ax.annotate(
+            "", xy=(a[x], a[y]), xytext=(b[x], b[y]), arrowprops={"arrowstyle": "->", "color": "tab:blue", "lw": 0.8}
+        )
+    ax.set_xlabel(_label(x))
+    ax.set_ylabel(_label(y))
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    _save(fig, out)
+    return len(nondominated(np.array([[p[x], p[y]] for p in after]) * signs))
+
+
 def plot_hypervolume(searches: Sequence[str], out: Path, storage: str | None = None) -> None:
     """Draw the hypervolume of each of ``searches`` against its evaluations to ``out``."""
-    from supernas.api.searches import hypervolume_series
+    from supernas.api.reports import hypervolume_series
 
     check_plot_path(out, "plot")
     with Store.open(storage) as store:

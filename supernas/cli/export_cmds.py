@@ -24,13 +24,21 @@ def export(
     ] = None,
     knee: Annotated[bool, typer.Option("--knee", help="The knee of the measured front.")] = False,
     int8: Annotated[bool, typer.Option("--int8", help="Real int8 for the layers searched at 8 bits.")] = False,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            "--weights",
+            help="inherited or trained (default: trained when the subnet has a completed training).",
+            show_default=False,
+        ),
+    ] = None,
     storage: StorageOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Export one subnet of a search (choose it with --rank, --arch or --knee)."""
     from supernas.api import TOLERANCE, ExportRequest, export_subnet
 
-    result = export_subnet(ExportRequest(search, out, fmt, int8, rank, arch, knee), storage)
+    result = export_subnet(ExportRequest(search, out, fmt, int8, rank, arch, knee, weights), storage)
     if as_json:
         print_json(result.to_dict())
         return
@@ -39,6 +47,10 @@ def export(
     table = Table(title=f"Exported {metrics['arch_id']} to {exported.directory}")
     table.add_column("")
     table.add_column("value")
+    w = metrics["weights"]
+    table.add_row("weights", w["source"])
+    if w["source"] == "trained":
+        table.add_row("validation accuracy (inherited)", f"{w['inherited_val_accuracy']:.4f}")
     table.add_row("validation accuracy", f"{e['val_accuracy']:.4f}")
     table.add_row("test accuracy", f"{e['test_accuracy']:.4f}")
     table.add_row("latency", f"{e['latency_ms']:.3f} ms on {e['latency_device']}")

@@ -9,7 +9,7 @@ from types import FrameType
 
 import typer
 
-from supernas.cli import db_cmds, demo_cmds, export_cmds, search_cmds, space_cmds, train_cmds
+from supernas.cli import db_cmds, demo_cmds, export_cmds, finetune_cmds, search_cmds, space_cmds, train_cmds
 from supernas.cli.common import Interrupted, fail
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app.add_typer(db_cmds.app, name="db")
 train_cmds.register(app)
 search_cmds.register(app)
 export_cmds.register(app)
+finetune_cmds.register(app)
 demo_cmds.register(app)
 
 

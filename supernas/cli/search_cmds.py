@@ -17,9 +17,10 @@ from supernas.cli.common import (
     handle_errors,
     print_json,
 )
+from supernas.cli.finetune_cmds import render_trainings
 
 if TYPE_CHECKING:
-    from supernas.api import FrontReport, Progress, ProgressCallback, SearchRecord, StartCallback
+    from supernas.api import FrontReport, Progress, ProgressCallback, SearchRecord, StartCallback, TrainedFrontReport
 
 
 def search(
@@ -178,18 +179,19 @@ def status(
     ] = None,
 ) -> None:
     """Per-iteration hypervolume and predictor quality of a search."""
-    from supernas.api import Store, plot_hypervolume, search_status
+    from supernas.api import Store, list_trainings, plot_hypervolume, search_status
     from supernas.api.plots import check_plot_path
 
     if plot is not None:
         check_plot_path(plot, "plot")
     with Store.open(storage) as store:
         report = search_status(store, name)
+        trainings = list_trainings(store, name)
     if plot is not None:
         plot_hypervolume([name, *(compare or [])], plot, storage)
         err_console.print(f"Wrote {plot}")
     if as_json:
-        print_json(report.to_dict())
+        print_json({**report.to_dict(), "trainings": [t.to_dict() for t in trainings]})
         return
     console.print(
         f"{name}: {report.strategy}, {report.status}; " + ", ".join(f"{k} {v}" for k, v in report.counts.items())
@@ -214,6 +216,8 @@ def status(
                 str(f["n_train"]),
             )
         console.print(fit_table)
+    if trainings:
+        render_trainings(trainings, f"Trainings ({len(trainings)})")
 
 
 pareto_app = typer.Typer(help="Inspect measured Pareto fronts.", no_args_is_help=True)
@@ -223,14 +227,49 @@ pareto_app = typer.Typer(help="Inspect measured Pareto fronts.", no_args_is_help
 @handle_errors
 def pareto_show(
     name: Annotated[str, typer.Argument(help="Search name.")],
+    trained: Annotated[
+        bool, typer.Option("--trained", help="Inherited and trained accuracy side by side, and the trained front.")
+    ] = False,
     storage: StorageOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The measured front of a search, with test accuracy of each member."""
-    from supernas.api import Store, search_front
+    """The measured front of a search, with test accuracy of each member (or, with --trained, its trained front)."""
+    from supernas.api import Store, search_front, trained_front
 
     with Store.open(storage) as store:
-        render_front(search_front(store, name), as_json)
+        if trained:
+            render_trained_front(trained_front(store, name), as_json)
+        else:
+            render_front(search_front(store, name), as_json)
+
+
+def render_trained_front(report: TrainedFrontReport, as_json: bool) -> None:
+    """Print trained subnets (inherited vs trained accuracy, ★ on the trained front): JSON, or a table."""
+    if as_json:
+        print_json(report.to_dict())
+        return
+    others = [o["name"] for o in report.objectives if o["name"] != "accuracy"]
+    table = Table(
+        title=f"Trained subnets of {report.search} ({report.init}; ★ trained front, {len(report.front)} subnets)"
+    )
+    table.add_column("arch_id", no_wrap=True)
+    for column in ("inherited", "trained", "gain", "test", *others, "front"):
+        table.add_column(column)
+    for m in report.members:
+        table.add_row(
+            m.arch_id,
+            "" if m.inherited_accuracy is None else f"{m.inherited_accuracy:.4f}",
+            f"{m.trained_accuracy:.4f}",
+            "" if m.gain is None else f"{m.gain:+.4f}",
+            f"{m.test_accuracy:.4f}",
+            *(_fmt(m.metrics[n]) for n in others),
+            "★" if m.on_trained_front else "",
+        )
+    console.print(table)
+    gain = "" if report.median_gain is None else f"; median gain {report.median_gain:+.4f}"
+    console.print(
+        f"Hypervolume: inherited {report.hypervolume_inherited:.5g} → trained {report.hypervolume_trained:.5g}{gain}"
+    )
 
 
 @pareto_app.command("plot")
@@ -243,17 +282,25 @@ def pareto_plot(
     html: Annotated[
         Path | None, typer.Option("--html", help="Also write an interactive plotly page.", show_default=False)
     ] = None,
+    trained: Annotated[
+        bool, typer.Option("--trained", help="Draw each trained subnet's move from inherited to trained accuracy.")
+    ] = False,
     storage: StorageOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Plot every measured point of a search, its front in (x, y) and the exported subnets."""
-    from supernas.api import plot_front
+    """Plot every measured point of a search, its front in (x, y) and the exported subnets (or, with --trained,
+    each trained subnet's move from inherited to trained accuracy)."""
+    from supernas.api import plot_front, plot_trained_front
 
-    drawn = plot_front(name, out, x=x, y=y, html=html, storage=storage)
+    if trained:
+        drawn = plot_trained_front(name, out, x=x, y=y, storage=storage)
+    else:
+        drawn = plot_front(name, out, x=x, y=y, html=html, storage=storage)
     if as_json:
         print_json(drawn.to_dict())
         return
-    console.print(f"Wrote {out}: {drawn.points} measured subnets, {drawn.front} on the ({x}, {y}) front")
+    what = "trained" if trained else "measured"
+    console.print(f"Wrote {out}: {drawn.points} {what} subnets, {drawn.front} on the ({x}, {y}) front")
 
 
 def register(app: typer.Typer) -> None:

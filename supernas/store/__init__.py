@@ -1,6 +1,6 @@
-"""Persistent store: supernets, searches, evaluations, Pareto fronts and predictor fits."""
+"""Persistent store: supernets, searches, evaluations, Pareto fronts, predictor fits, exports and trainings."""
 
-from supernas.store.models import EvaluationStatus, SearchStatus
+from supernas.store.models import EvaluationStatus, SearchStatus, TrainingStatus
 from supernas.store.store import (
     DEFAULT_URL,
     EvaluationRecord,
@@ -10,6 +10,8 @@ from supernas.store.store import (
     SearchRecord,
     Store,
     SupernetRecord,
+    TrainingKey,
+    TrainingRecord,
 )
 
 __all__ = [
@@ -23,4 +25,7 @@ __all__ = [
     "SearchStatus",
     "Store",
     "SupernetRecord",
+    "TrainingKey",
+    "TrainingRecord",
+    "TrainingStatus",
 ]

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 if sys.version_info >= (3, 11):
@@ -39,6 +39,19 @@ class SearchStatus(StrEnum):
     COMPLETE = "COMPLETE"  # the budget is measured
     FAILED = "FAILED"  # stopped by an error
     INTERRUPTED = "INTERRUPTED"  # stopped by SIGINT/SIGTERM; `supernas resume` continues it
+
+
+class TrainingStatus(StrEnum):
+    """Where one subnet training stands: PENDING → RUNNING → COMPLETE or FAILED."""
+
+    PENDING = "PENDING"  # recorded, not started
+    RUNNING = "RUNNING"  # training, or its driver was killed (`resume` continues from its last checkpoint)
+    COMPLETE = "COMPLETE"  # trained and measured; never trained or overwritten again
+    FAILED = "FAILED"  # raised, diverged or ran out of restarts (`resume` retries from its last checkpoint)
+
+    @property
+    def finished(self) -> bool:
+        return self in (TrainingStatus.COMPLETE, TrainingStatus.FAILED)
 
 
 def utcnow() -> datetime:
@@ -150,3 +163,38 @@ class ExportRow(Base):
     path: Mapped[str] = mapped_column(Text)
     metrics: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TrainingRow(Base):
+    """One subnet of a search trained further: one row per (search, arch_id, init, seed)."""
+
+    __tablename__ = "trainings"
+    __table_args__ = (
+        UniqueConstraint("search_id", "arch_id", "init", "seed", name="uq_training_search_arch_init_seed"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    search_id: Mapped[int] = mapped_column(ForeignKey("searches.id", ondelete="CASCADE"), index=True)
+    arch_id: Mapped[str] = mapped_column(String(64))
+    config: Mapped[dict[str, Any]]  # SubnetConfig.to_dict()
+    init: Mapped[str] = mapped_column(String(20))  # "inherited" or "scratch"
+    seed: Mapped[int] = mapped_column(BigInteger)  # seeds shuffling, augmentation (and scratch weights)
+    teacher: Mapped[str] = mapped_column(String(20))  # "largest" or "none"
+    settings: Mapped[dict[str, Any]]  # the FinetuneConfig it trains with
+    status: Mapped[str] = mapped_column(String(20))
+    epochs: Mapped[int] = mapped_column(Integer)  # epochs it trains for
+    curve: Mapped[list[Any]]  # one {epoch, loss, val_accuracy, lr, seconds} per finished epoch
+    starts: Mapped[list[Any]]  # one {from_epoch, worker, device, at} per (re)start
+    inherited_accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)  # the search's measurement
+    val_accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)  # after training
+    test_accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)  # after training
+    latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)  # of the trained module, on its worker
+    checkpoint_path: Mapped[str | None] = mapped_column(Text, nullable=True)  # the last epoch's checkpoint
+    checkpoint_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    weights_path: Mapped[str | None] = mapped_column(Text, nullable=True)  # the trained weights (safetensors)
+    weights_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # training time, summed over epochs
+    worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    device: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -1030,6 +1030,6 @@ def _training(r: TrainingRow, search: str) -> TrainingRecord:
         worker=r.worker,
         device=r.device,
         error=r.error,
-        created_at=r.created_at,
-        finished_at=r.finished_at,
+        created_at=_aware(r.created_at) or r.created_at,
+        finished_at=_aware(r.finished_at),
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -127,3 +129,13 @@ def test_the_trained_front_and_exports_of_trained_weights(searched: tuple[Path, 
     with pytest.raises(CheckpointError, match="changed since they were recorded") as info:
         export_subnet(ExportRequest("s", root / "refused", arch=member.arch_id), url)
     assert info.value.field == "weights" and not (root / "refused").exists()
+
+
+def test_reading_trainings_does_not_import_torch(searched: tuple[Path, str]) -> None:
+    _, url = searched
+    code = (
+        "import sys, supernas.api as a; store = a.Store.open(sys.argv[1]); "
+        "a.list_trainings(store, 's'); a.trained_front(store, 's'); print('torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -108,6 +108,8 @@ def test_export_rank_onnx_and_int8(searched: Path) -> None:
     [
         (["s", "--out", "x"], "choose exactly one of --rank K, --arch ARCH_ID, --knee"),
         (["s", "--rank", "99", "--out", "x"], "--rank 99 is out of range"),
+        (["s", "--rank", "0", "--out", "x"], "--rank 0 is out of range"),
+        (["s", "--knee", "--weights", "trained", "--out", "x"], "--weights 'trained' is not available"),
         (["s", "--arch", "nope", "--out", "x"], "--arch 'nope' is not a completed evaluation"),
         (["s", "--knee", "--format", "tflite", "--out", "x"], "--format 'tflite' is not valid"),
         (["s", "--knee", "--int8", "--format", "onnx", "--out", "x"], "--int8 works with --format safetensors only"),
@@ -165,7 +167,9 @@ def test_plot_bad_input(searched: Path, args: list[str], needle: str, monkeypatc
 
 @pytest.mark.slow
 def test_demo_runs_end_to_end_and_leaves_its_files(tmp_path: Path) -> None:
-    result = run("demo", "--epochs", "1", "--budget", "20", "--executor", "local", cwd=tmp_path)
+    result = run(
+        "demo", "--epochs", "1", "--budget", "20", "--executor", "local", "--finetune-epochs", "1", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     for stage in ("[1/4]", "[2/4]", "[3/4]", "[4/4]"):
         assert stage in result.stderr
@@ -174,6 +178,10 @@ def test_demo_runs_end_to_end_and_leaves_its_files(tmp_path: Path) -> None:
     assert "supernas pareto show demo" in result.stdout
     with Store.open(f"sqlite:///{tmp_path / 'supernas.db'}") as store:
         assert store.count_evaluations("demo")["COMPLETE"] == 20 and len(store.exports("demo")) == 1
+        (training,) = store.trainings("demo")  # the knee, fine-tuned for one epoch, is what was exported
+        assert training.status == "COMPLETE" and len(training.curve) == 1
+        assert store.exports("demo")[0].metrics["weights"]["source"] == "trained"
+    assert "Fine-tuning the knee for 1 epochs" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -183,6 +191,7 @@ def test_demo_runs_end_to_end_and_leaves_its_files(tmp_path: Path) -> None:
         (["--epochs", "0"], "epochs 0 is out of range"),
         (["--budget", "5"], "--budget 5 is smaller than --batch 10"),
         (["--executor", "gpu"], "--executor 'gpu' is not valid; valid: ray, local"),
+        (["--finetune-epochs", "-1"], "--finetune-epochs -1 is out of range; valid: an integer in 0..1000 (0: skip)"),
     ],
 )
 def test_demo_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], needle: str) -> None:

@@ -16,6 +16,7 @@ import torch
 from supernas.errors import ExportError
 from supernas.export import InputInfo, build, knee, load, write_export
 from supernas.export.artifacts import _onnx_diff, accept, rounds_activations
+from supernas.export.choose import select
 from supernas.export.int8 import Int8Linear, int8_layers
 from supernas.search_space import InputSpec, SubnetConfig, largest, sample
 from supernas.supernet import Supernet
@@ -218,3 +219,23 @@ def test_knee_is_the_member_nearest_the_ideal_corner() -> None:
         {"metrics": {"accuracy": 0.80, "latency_ms": 1.0}},
     ]
     assert knee(rows, objectives) == 1
+
+
+def test_select_picks_the_front_the_top_n_or_one_member() -> None:
+    objectives = [{"name": "accuracy", "direction": "max"}, {"name": "latency_ms", "direction": "min"}]
+    rows = [
+        {"arch_id": "a", "metrics": {"accuracy": 0.99, "latency_ms": 10.0}},
+        {"arch_id": "b", "metrics": {"accuracy": 0.97, "latency_ms": 2.0}},
+        {"arch_id": "d", "metrics": {"accuracy": 0.80, "latency_ms": 1.0}},
+    ]
+    complete = {r["arch_id"]: r for r in [*rows, {"arch_id": "c", "metrics": {"accuracy": 0.98, "latency_ms": 20.0}}]}
+    assert select(rows, objectives, complete, front=True) == rows
+    assert [r["arch_id"] for r in select(rows, objectives, complete, top=2)] == ["a", "c"]  # any completed subnet
+    assert [r["arch_id"] for r in select(rows, objectives, complete, use_knee=True)] == ["b"]
+    assert select(rows, objectives, complete, arch="c") == [complete["c"]]
+    with pytest.raises(ExportError, match=r"top 5 is out of range; valid: 1\.\.4"):
+        select(rows, objectives, complete, top=5)
+    with pytest.raises(ExportError, match=r"choose exactly one of .* \(got `front`, `top`\)"):
+        select(rows, objectives, complete, front=True, top=1)
+    with pytest.raises(ExportError, match="rank 0 is out of range"):  # 0 is a value, not "not given"
+        select(rows, objectives, complete, rank=0)

@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from supernas.errors import StorageError
-from supernas.store import Store
+from supernas.store import Store, TrainingKey, TrainingStatus
 from supernas.store.migrations import current_revision, head_revision
 from supernas.store.models import Base
 
@@ -69,6 +69,52 @@ def test_fronts_and_fits_replace_per_iteration(store: Store) -> None:
     store.add_predictor_fit("s", 1, "accuracy", "gp", 0.5, 0.1, 4, {})
     store.add_predictor_fit("s", 1, "accuracy", "ridge", 0.7, 0.1, 4, {})
     assert [(f.kind, f.kendall_tau) for f in store.predictor_fits("s")] == [("ridge", 0.7)]
+
+
+def test_training_writes_are_idempotent_and_never_overwrite_complete(store: Store) -> None:
+    key = TrainingKey("a", "inherited", 2**32 - 1)
+    first = store.add_training("s", key, {"d": 1}, "largest", {"epochs": 2}, 2, 0.5)
+    again = store.add_training("s", key, {"d": 9}, "none", {"epochs": 9}, 9, 0.1)  # a retried insert changes nothing
+    assert first == again and first.status == TrainingStatus.PENDING and first.seed == 2**32 - 1
+    assert store.start_training("s", key, "w1", "cpu", 0)
+    epoch = {"epoch": 1, "loss": 1.0, "val_accuracy": 0.6, "lr": 1e-3, "seconds": 0.1}
+    assert store.record_training_epoch("s", key, epoch, "/c/1.pt", "1" * 64)
+    assert store.record_training_epoch("s", key, {**epoch, "epoch": 2}, "/c/2.pt", "2" * 64)
+    assert store.start_training("s", key, "w2", "cpu", 1)  # a restart at epoch 1 redoes epoch 2
+    assert store.record_training_epoch("s", key, {**epoch, "epoch": 2, "loss": 0.5}, "/c/2.pt", "3" * 64)
+    metrics = {"val_accuracy": 0.7, "test_accuracy": 0.65, "latency_ms": 1.5}
+    assert store.complete_training("s", key, metrics, "/w.safetensors", "4" * 64, 3.0)
+    assert not store.complete_training("s", key, {**metrics, "val_accuracy": 0.1}, "/x", "5" * 64, 1.0)
+    assert not store.fail_training("s", key, "late failure")
+    assert not store.record_training_epoch("s", key, {**epoch, "epoch": 3}, "/c/3.pt", "6" * 64)
+    (row,) = store.trainings("s")
+    assert row.status == TrainingStatus.COMPLETE and row.val_accuracy == 0.7 and row.weights_sha256 == "4" * 64
+    assert [(e["epoch"], e["loss"]) for e in row.curve] == [(1, 1.0), (2, 0.5)]
+    assert [s["from_epoch"] for s in row.starts] == [0, 1] and row.checkpoint_sha256 == "3" * 64
+    other = TrainingKey("a", "scratch", 0)
+    store.add_training("s", other, {"d": 1}, "none", {}, 2, None)
+    assert store.fail_training("s", other, "diverged")
+    assert [t.key for t in store.trainings("s", TrainingStatus.FAILED)] == [other]
+    assert row.to_dict()["status"] == "COMPLETE" and isinstance(row.to_dict()["created_at"], str)
+    with pytest.raises(StorageError, match="has no training 'b-inherited-s0'"):
+        store.start_training("s", TrainingKey("b", "inherited", 0), "w", "cpu", 0)
+
+
+def test_a_0002_database_upgrades_to_the_trainings_schema(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine
+
+    from supernas.store import migrations
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    migrations.upgrade(engine, "0002")
+    engine.dispose()
+    with pytest.raises(StorageError, match="older than"):
+        Store.open(url)
+    with Store.open(url, create=True) as store:
+        assert current_revision(store.engine) == head_revision() == "0003"
+        store.create_search("s", "linas", OBJECTIVES, [], 10, 2, 0)
+        assert store.trainings("s") == []
 
 
 def test_names_statuses_and_supernets(store: Store) -> None:
@@ -131,7 +177,7 @@ def test_old_schema_needs_db_upgrade(tmp_path: Path) -> None:
 WRITER = textwrap.dedent(
     """
     import sys
-    from supernas.store import Store
+    from supernas.store import Store, TrainingKey, TrainingStatus
     store = Store.open(sys.argv[1])
     for i in range(150):
         store.add_pending("s", i, [(f"a{i}", {"i": i}, None)])
