@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from supernas.atomic import atomic_path
+from supernas.atomic import atomic_path, check_writable
 from supernas.errors import SearchError
 from supernas.search.objectives import METRICS
 from supernas.search.pareto import nondominated
@@ -27,6 +27,7 @@ def check_plot_path(path: Path, field: str) -> None:
         raise SearchError(f"{str(path)!r} has no image suffix; valid: {', '.join(PLOT_SUFFIXES)}", field=field)
     if not path.parent.is_dir():
         raise SearchError(f"{str(path)!r}: the directory does not exist", field=field)
+    check_writable(path.parent, field)
 
 
 def check_html_path(path: Path) -> None:
@@ -74,7 +75,7 @@ def plot_front(
     with Store.open(storage) as store:
         store.get_search(search)
         evaluations = {e.arch_id: e.metrics for e in store.evaluations(search, EvaluationStatus.COMPLETE) if e.metrics}
-        exported = [e.arch_id for e in store.exports(search) if e.arch_id in evaluations]
+        exported = list(dict.fromkeys(e.arch_id for e in store.exports(search) if e.arch_id in evaluations))
     if not evaluations:
         raise SearchError(f"search {search!r} has no completed evaluations to plot yet")
     title = f"{search}: measured subnets"

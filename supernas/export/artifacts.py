@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from supernas.atomic import atomic_directory, write_json
+from supernas.atomic import atomic_directory, check_writable, write_json
 from supernas.errors import ExportError
 from supernas.export.int8 import int8_layers, to_int8
 from supernas.search_space import FLOAT_BITS, InputSpec, SearchSpace, SubnetConfig
@@ -154,6 +154,7 @@ def check_out(out: Path) -> None:
         raise ExportError(f"{str(out)!r}: the parent directory does not exist", field="out")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ExportError(f"{str(out)!r} already exists and is not an empty directory; choose a new one", field="out")
+    check_writable(out.parent, "out")
 
 
 def load(directory: str | Path) -> StaticSubnet:

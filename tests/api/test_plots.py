@@ -99,10 +99,6 @@ def test_plot_hypervolume_draws_several_searches(url: str, tmp_path: Path) -> No
     assert [p.name for p in tmp_path.iterdir()] == ["hv.png"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plot_front counts export rows, not subnets: a subnet exported in two formats is reported and drawn twice",
-)
 def test_a_subnet_exported_twice_is_one_exported_subnet(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'd.db'}"
     with Store.open(url, create=True) as store:
