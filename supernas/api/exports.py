@@ -35,13 +35,16 @@ class ExportRequest:
     """Which member of which search to write, and how."""
 
     search: str  # search name
-    out: Path  # new (or empty) directory to create
+    out: Path  # new (or empty) directory to create (a str is taken as a path)
     fmt: str = "safetensors"  # one of FORMATS
     int8: bool = False  # real int8 for the layers searched at 8 bits
     rank: int | None = None  # 1-based rank in the front as `pareto show` lists it
     arch: str | None = None  # any completed arch_id of the search
     knee: bool = False  # the knee of the front
     weights: str | None = None  # "inherited" or "trained"; None: trained when the subnet has a completed training
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out", Path(self.out))
 
 
 @dataclass(frozen=True)
