@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-exec .venv/bin/python -m pytest -q "$@"
+# Two worker processes share the cores (each test module stays in one worker, with its fixtures).
+exec .venv/bin/python -m pytest -q -n 2 --dist loadscope "$@"

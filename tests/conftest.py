@@ -10,6 +10,14 @@ from supernas.search_space import InputSpec, SearchSpace
 from supernas.testing import tiny_space as make_tiny_space
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """One torch thread per test process: with pytest-xdist the workers share the cores, and more threads
+    than cores make every op spin. Subprocesses get ``OMP_NUM_THREADS=1`` from ``supernas.testing``."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture
 def digits_spec() -> InputSpec:
     return InputSpec("image", (1, 8, 8), 10)

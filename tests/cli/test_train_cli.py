@@ -151,15 +151,18 @@ with open(sys.argv[1], "wb") as handle:
 
 
 @pytest.mark.slow
-def test_ray_resume_never_unpickles_tune_state_from_the_output_directory(tmp_path: Path, space_file: Path) -> None:
+def test_ray_resume_never_unpickles_tune_state_from_the_output_directory(
+    ray_cluster, tmp_path: Path, space_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     """The Tune-resume reproduction of issue 13: a planted ``tuner.pkl`` next to ``--out`` runs nothing."""
     marker = tmp_path / "pwned"
     for directory in (tmp_path / ".x.pt.tune", tmp_path / ".x.pt.tune" / "run"):
         directory.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, "-c", TUNER_PICKLE, str(directory / "tuner.pkl"), str(marker)], check=True)
     args = ["train", "--ray", "--space", str(space_file), "--epochs", "1", "--batch-size", "128", "--out", "x.pt"]
-    result = run_cli(*args, "--resume", "--storage", "sqlite:///s.db", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, [*args, "--gpus-per-trial", "0", "--resume", "--storage", "sqlite:///s.db"])
+    assert result.exit_code == 0, result.stderr
     assert not marker.exists()
     assert read_checkpoint(tmp_path / "x.pt")["complete"]
 
