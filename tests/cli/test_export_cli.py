@@ -4,41 +4,37 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from supernas.cli.main import app
-from supernas.data import load_task
 from supernas.export import load
 from supernas.store import Store
-from supernas.supernet.train import TrainConfig, train
-from supernas.testing import tiny_space
+from supernas.testing import run_cli
 
-TINY = tiny_space(depth=(1, 2), weight_bits=(8, 32))
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "supernas.cli.main", *args],
-        cwd=cwd,
-        env=env,
-        text=True,
-        capture_output=True,
-        timeout=300,
-    )
+    """The CLI in this process (typer's CliRunner) from ``cwd``: exit code, stdout and stderr."""
+    before = os.getcwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(app, list(args))
+    finally:
+        os.chdir(before)
+    return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, result.stderr)
 
 
 @pytest.fixture(scope="module")
-def searched(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory holding a tiny supernet and ``supernas.db`` with a finished search ``s`` (and ``r``)."""
+def searched(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path) -> Path:
+    """A directory holding the tiny supernet and ``supernas.db`` with a finished search ``s`` (and ``r``)."""
     root = tmp_path_factory.mktemp("export")
-    train(load_task("digits"), TINY, TrainConfig(epochs=2, eval_subnets=2), root / "tiny.pt")
+    shutil.copy(tiny_checkpoint, root / "tiny.pt")
     for name, strategy in (("s", "linas"), ("r", "random")):
         result = run(
             "search",
@@ -167,7 +163,7 @@ def test_plot_bad_input(searched: Path, args: list[str], needle: str, monkeypatc
 
 @pytest.mark.slow
 def test_demo_runs_end_to_end_and_leaves_its_files(tmp_path: Path) -> None:
-    result = run(
+    result = run_cli(
         "demo", "--epochs", "1", "--budget", "20", "--executor", "local", "--finetune-epochs", "1", cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr

@@ -81,12 +81,13 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
-def test_existing_or_corrupt_out(tmp_path: Path) -> None:
+def test_existing_or_corrupt_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "x.pt").write_bytes(b"not a checkpoint")
-    result = run_cli("train", "--out", "x.pt", cwd=tmp_path)
-    assert result.returncode == 2 and "already exists; pass --resume" in result.stderr
-    result = run_cli("train", "--out", "x.pt", "--resume", cwd=tmp_path)
-    assert result.returncode == 2 and "corrupt or not a supernas checkpoint" in result.stderr
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["train", "--out", "x.pt"])
+    assert result.exit_code == 2 and "already exists; pass --resume" in result.stderr
+    result = CliRunner().invoke(app, ["train", "--out", "x.pt", "--resume"])
+    assert result.exit_code == 2 and "corrupt or not a supernas checkpoint" in result.stderr
     assert (tmp_path / "x.pt").read_bytes() == b"not a checkpoint"
 
 
@@ -131,10 +132,13 @@ def test_ray_driver_sigkill_then_resume_finishes_and_registers(tmp_path: Path, s
         (["--ray-address", "127.0.0.1:1"], "--ray-address '127.0.0.1:1' is unreachable"),
     ],
 )
-def test_ray_bad_input_is_one_line_exit_2(tmp_path: Path, extra: list[str], needle: str) -> None:
+def test_ray_bad_input_is_one_line_exit_2(
+    tmp_path: Path, extra: list[str], needle: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = sorted(p.name for p in tmp_path.iterdir())
-    result = run_cli("train", "--ray", "--out", "x.pt", *extra, cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
+    monkeypatch.chdir(tmp_path)  # in process: these are refused before any Ray cluster starts
+    result = CliRunner().invoke(app, ["train", "--ray", "--out", "x.pt", *extra])
+    assert result.exit_code == 2, result.stderr
     assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
     assert needle in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == before
