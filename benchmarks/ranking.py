@@ -325,8 +325,51 @@ def fidelity(
         "best_scratch": {"arch_id": best_c["arch_id"], "val": best_c["c"], "seconds": best_c["seconds_c"]},
         "gap_points": 100 * (best_c["c"] - best_b["b"]),
         "time_ratio": best_b["seconds_b"] / best_c["seconds_c"] if best_c["seconds_c"] else None,
+        "time_to_within_half_point": time_to_reach(list(b.values()), best_c["c"] - 0.005, best_c["seconds_c"]),
         "wall_seconds": {"finetune": t_b, "scratch": t_c, "ceiling": t_c2},
         "limits": limits(rows),
+    }
+
+
+def time_to_reach(trainings: list[TrainingRecord], target: float, scratch_seconds: float) -> dict[str, Any] | None:
+    """The first fine-tuning (by its own per-epoch timings) whose validation accuracy reaches ``target``: its
+    arch, epoch, seconds to that epoch and their ratio to the best scratch training's seconds."""
+    best: dict[str, Any] | None = None
+    for t in trainings:
+        elapsed = 0.0
+        for point in t.curve:
+            elapsed += float(point["seconds"])
+            if point["val_accuracy"] >= target:
+                if best is None or elapsed < best["seconds"]:
+                    best = {"arch_id": t.arch_id, "epoch": point["epoch"], "seconds": elapsed}
+                break
+    if best is not None:
+        best["ratio"] = best["seconds"] / scratch_seconds
+    return best
+
+
+def recipe(
+    task_label: str, base: Path, alternative: Path, n: int, args: argparse.Namespace, storage: str
+) -> dict[str, Any]:
+    """τ against the scratch trainings (c) of a finished fidelity study, of the inherited accuracies (a) of its
+    supernet and (a') of a supernet of the same task and space trained with another recipe."""
+    loaded, other = load_supernet(base), load_supernet(alternative)
+    configs = stratified(loaded, n, args.seed)
+    search = f"fidelity-{task_label}-{loaded.sha256[:8]}"
+    with Store.open(storage) as store:
+        a = {e.arch_id: (e.metrics or {})["accuracy"] for e in store.evaluations(search)}
+        c = {t.arch_id: t.val_accuracy for t in store.trainings(search) if t.init == "scratch" and t.seed == 0}
+    task = load_task(other.task)
+    measurer = SubnetMeasurer(other.supernet, (task.val.x, task.val.y))
+    a2 = {cfg.arch_id: measurer.measure(cfg, ["accuracy"])["accuracy"] for cfg in configs}
+    ids = [cfg.arch_id for cfg in configs if c.get(cfg.arch_id) is not None]
+    return {
+        "task": task_label,
+        "recipe": other.train_config,
+        "tau_a_c": tau([a[i] for i in ids], [c[i] for i in ids]),
+        "tau_a2_c": tau([a2[i] for i in ids], [c[i] for i in ids]),
+        "median_a": float(np.median([a[i] for i in ids])),
+        "median_a2": float(np.median([a2[i] for i in ids])),
     }
 
 
@@ -403,13 +446,20 @@ def _span(rows: list[TrainingRecord]) -> float:
 # main -------------------------------------------------------------------------------------------------
 
 
-SIZE_FLAGS = ("digits-subnets", "shapes-subnets", "ceiling-subnets", "finetune-epochs", "scratch-epochs")
+SIZE_FLAGS = (
+    "supernet-epochs",
+    "digits-subnets",
+    "shapes-subnets",
+    "ceiling-subnets",
+    "finetune-epochs",
+    "scratch-epochs",
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: check that the script runs")
-    parser.add_argument("--mode", choices=("fidelity", "gain", "parallel", "all"), default="all")
+    parser.add_argument("--mode", choices=("fidelity", "recipe", "gain", "parallel", "all"), default="all")
     parser.add_argument("--out", type=Path, default=Path("ranking-out"), help="supernets, store, trainings, JSON")
     parser.add_argument("--digits-checkpoint", type=Path, help="the 120-epoch digits supernet (default: train it)")
     parser.add_argument("--demo-checkpoint", type=Path, help="the 30-epoch digits supernet (default: train it)")
@@ -445,6 +495,22 @@ def main() -> None:
                 shapes_net = supernet(args.out, shapes, "shapes", sizes.supernet_epochs, overrides, sizes.tiny)
                 results["fidelity"].append(fidelity("shapes", shapes_net, sizes.shapes_subnets, sizes, args, storage))
             print_fidelity(results["fidelity"])
+        if args.mode == "recipe":  # after fidelity: the same subnets' inherited accuracy under another recipe
+            if not overrides:
+                raise SystemExit("--mode recipe needs --supernet-setting KEY=VALUE (the recipe change)")
+            results["recipe"] = []
+            for label in args.tasks.split(","):
+                task = "digits" if label == "digits" else shapes_task(args.out, sizes.shapes_examples, args.seed)
+                epochs = sizes.supernet_epochs
+                base = digits if label == "digits" else supernet(args.out, task, label, epochs, {}, sizes.tiny)
+                other = supernet(args.out, task, label, sizes.supernet_epochs, overrides, sizes.tiny)
+                n = sizes.digits_subnets if label == "digits" else sizes.shapes_subnets
+                results["recipe"].append(recipe(label, base, other, n, args, storage))
+            for r in results["recipe"]:
+                print(
+                    f"{r['task']}: τ(a, c) {_fmt(r['tau_a_c'])} (median a {r['median_a']:.3f}) → with "
+                    f"{overrides}: τ(a', c) {_fmt(r['tau_a2_c'])} (median a' {r['median_a2']:.3f})"
+                )
         if args.mode in ("gain", "all"):
             demo = args.demo_checkpoint or supernet(
                 args.out, "digits", "digits", 1 if args.quick else 30, overrides, sizes.tiny
@@ -467,6 +533,9 @@ def print_fidelity(studies: list[dict[str, Any]]) -> None:
     print("|---|---|---|---|---|---|---|---|")
     for s in studies:
         ratio = "n/a" if s["time_ratio"] is None else f"{s['time_ratio']:.2f}"
+        reach = s["time_to_within_half_point"]
+        if reach is not None:
+            ratio += f" (first within 0.5 pts: epoch {reach['epoch']}, {reach['ratio']:.2f})"
         print(
             f"| {s['task']} | {len(s['rows'])} | {_fmt(s['tau_a_c'])} | {_fmt(s['tau_b_c'])} | {_fmt(s['tau_a_b'])} "
             f"| {_fmt(s['ceiling_c_c2'])} (n={s['ceiling_c_c2']['n']}) | {-s['gap_points']:+.2f} pts | {ratio} |"

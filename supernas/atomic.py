@@ -80,9 +80,28 @@ def atomic_directory(out: str | Path) -> Iterator[Path]:
     _fsync_directory(out.parent)
 
 
+MAX_NAME_BYTES = 200  # of a file or directory name supernas writes: its temporary sibling's name must fit too
+
+
+def check_path_name(path: str | Path, field: str) -> bool:
+    """Refuse, before any work, an output path (the argument ``field``) the file system cannot hold (a name too
+    long, a component that is not a directory); returns whether it exists."""
+    path = Path(path)
+    if len(os.fsencode(path.name)) > MAX_NAME_BYTES:
+        raise OutputError(
+            f"{str(path)[:60]!r}…: the name has {len(os.fsencode(path.name)):,} bytes; valid: at most {MAX_NAME_BYTES}",
+            field=field,
+        )
+    try:
+        return path.exists()
+    except OSError as exc:
+        raise OutputError(f"{str(path)[:200]!r} is not a usable path ({exc.strerror or exc})", field=field) from None
+
+
 def check_writable(directory: str | Path, field: str) -> None:
     """Refuse, before any work, an output directory (the argument ``field``) that is missing or not writable."""
     directory = Path(directory)
+    check_path_name(directory, field)
     if not directory.is_dir():
         raise OutputError(f"{str(directory)!r} is not an existing directory", field=field)
     try:

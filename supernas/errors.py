@@ -9,7 +9,8 @@ The CLI turns these errors into one line ``Error: ...`` and exit code 2.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 
 class SupernasError(Exception):
@@ -36,6 +37,16 @@ class SupernasError(Exception):
         if not label:
             return self.detail
         return f"{label}{self.detail}" if self.detail.startswith((":", ",")) else f"{label} {self.detail}"
+
+    def about(self, field: str) -> SupernasError:
+        """This error as one about the argument ``field`` (itself when it names a field already).
+
+        ``DataError("unknown task 'x'").about("task")`` reads ``task: unknown task 'x'`` (``--task: …`` at
+        the CLI): an error of a lower layer, attributed to the argument the caller was given.
+        """
+        if self.field is not None:
+            return self
+        return type(self)(f": {self.detail}", field=field)
 
     def __reduce__(self) -> tuple[object, ...]:  # keep the field across pickling (Ray)
         return (self.__class__, (self.detail,), {"field": self.field})
@@ -102,3 +113,12 @@ class OutputError(SupernasError):
 def choices_text(values: Iterable[object]) -> str:
     """Render valid values for an error message: ``a, b, c``."""
     return ", ".join(str(v) for v in values)
+
+
+@contextmanager
+def about(field: str) -> Iterator[None]:
+    """Attribute a :class:`SupernasError` raised inside that names no field to the argument ``field``."""
+    try:
+        yield
+    except SupernasError as exc:
+        raise exc.about(field) from None

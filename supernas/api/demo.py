@@ -20,9 +20,10 @@ from supernas.api.searches import (
     free_search_name,
     start_search,
 )
-from supernas.api.supernets import prepare_training, train_supernet
+from supernas.api.supernets import check_continuable, prepare_training, train_supernet
 from supernas.atomic import check_writable
-from supernas.errors import TrainingError
+from supernas.errors import SupernasError, TrainingError
+from supernas.export.artifacts import check_out
 from supernas.store import EvaluationStatus, Store
 from supernas.supernet.checkpoint import load_supernet
 from supernas.supernet.finetune import MAX_EPOCHS
@@ -72,7 +73,8 @@ def prepare_demo(
     seed: int = 0,
     finetune_epochs: int = FINETUNE_EPOCHS,
 ) -> DemoPlan:
-    """Check every option of the demo before any work (``finetune_epochs`` 0: skip fine-tuning the knee)."""
+    """Check every option of the demo, and what its directory already holds, before any work
+    (``finetune_epochs`` 0: skip fine-tuning the knee)."""
     directory = Path(directory)
     check_writable(directory, "directory")
     evaluation = EvaluationSettings(executor=executor)
@@ -86,13 +88,31 @@ def prepare_demo(
         finetune = FinetuneSettings(
             epochs=finetune_epochs, seed=seed, execution=evaluation, directory=directory / "trainings"
         )
-    return DemoPlan(
-        directory,
-        TrainConfig(epochs=epochs, seed=seed),
-        SearchRequest.parse(OBJECTIVES, [], "linas", budget, BATCH, seed),
-        evaluation,
-        finetune,
-    )
+    config = TrainConfig(epochs=epochs, seed=seed)
+    request = SearchRequest.parse(OBJECTIVES, [], "linas", budget, BATCH, seed)
+    _check_contents(directory, config)
+    return DemoPlan(directory, config, request, evaluation, finetune)
+
+
+def _check_contents(directory: Path, config: TrainConfig) -> None:
+    """What the demo reuses or writes in ``directory`` must be usable: a checkpoint (loadable, and one it would
+    continue training with ``config``), a database (a supernas one), an export directory (new or empty); errors
+    name ``directory``."""
+    checkpoint = directory / CHECKPOINT
+    try:
+        if checkpoint.exists() and not load_supernet(checkpoint).complete:
+            plan = prepare_training(checkpoint, task="digits", settings=_settings(config), resume=True)
+            try:
+                check_continuable(plan)
+            except TrainingError:
+                raise TrainingError(
+                    f"{str(checkpoint)!r} is an unfinished training with other settings than these; valid: the "
+                    "settings it was started with, or another directory"
+                ) from None
+        Store.check_url(f"sqlite:///{(directory / 'supernas.db').resolve()}")
+        check_out(directory / "export")
+    except SupernasError as exc:
+        raise type(exc)(f": {exc.detail.lstrip(':, ')}", field="directory") from None
 
 
 @dataclass(frozen=True)

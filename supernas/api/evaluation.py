@@ -42,6 +42,10 @@ class EvaluationSettings:
             check_number("gpus_per_worker", self.gpus_per_worker, 0.0, exclusive=False)
         _check_int("latency_batch", self.latency_batch, 1, MAX_LATENCY_BATCH, "an integer")
         pick_device_name(self.device)
+        if self.ray_address is not None:
+            from supernas.workers.cluster import parse_address
+
+            parse_address(self.ray_address)
 
     def check_resources(self) -> None:
         """Refuse a GPU share this machine cannot give, before any cluster starts or row is written."""

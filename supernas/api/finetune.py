@@ -188,8 +188,9 @@ def finetune_subnets(
 
 def check_directory(directory: Path) -> None:
     """``directory`` must be a directory this process can write into, or create inside one it can write into."""
-    from supernas.atomic import check_writable
+    from supernas.atomic import check_path_name, check_writable
 
+    check_path_name(directory, "directory")
     path = Path(directory).resolve()
     existing = next(p for p in (path, *path.parents) if p.exists())
     if not existing.is_dir():

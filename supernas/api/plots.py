@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from supernas.atomic import atomic_path, check_writable
+from supernas.atomic import atomic_path, check_path_name, check_writable
 from supernas.errors import SearchError
 from supernas.search.objectives import METRICS
 from supernas.search.pareto import nondominated
@@ -25,15 +25,18 @@ def check_plot_path(path: Path, field: str) -> None:
     """``path`` (the argument ``field``) must end in a known image suffix and lie in an existing directory."""
     if path.suffix.lower() not in PLOT_SUFFIXES:
         raise SearchError(f"{str(path)!r} has no image suffix; valid: {', '.join(PLOT_SUFFIXES)}", field=field)
+    check_path_name(path, field)
     if not path.parent.is_dir():
         raise SearchError(f"{str(path)!r}: the directory does not exist", field=field)
     check_writable(path.parent, field)
 
 
 def check_html_path(path: Path) -> None:
-    """``path`` must be a ``.html`` file in an existing directory."""
+    """``path`` must be a ``.html`` file in an existing directory this process can write."""
     if path.suffix.lower() != ".html" or not path.parent.is_dir():
         raise SearchError(f"{str(path)!r}: valid: a .html file in an existing directory", field="html")
+    check_path_name(path, "html")
+    check_writable(path.parent, "html")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ bring their own evaluator.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from supernas.api.evaluation import EvaluationSettings, open_evaluator
 from supernas.api.lease import SearchLease
 from supernas.api.reports import FrontReport, front_evaluations, search_front
 from supernas.api.supernets import load_registered_supernet, register_supernet, resolve_supernet, supernet_name_hint
-from supernas.errors import LeaseLostError, SearchError, StorageLostError, choices_text
+from supernas.errors import LeaseLostError, SearchError, StorageError, StorageLostError, about, choices_text
 from supernas.predictors import FitResult
 from supernas.search.engine import EvalResult, Evaluator, Progress, SearchResult, run_search
 from supernas.search.objectives import Constraint, Metric, needed_metrics, parse_constraint, parse_objectives
@@ -71,7 +72,7 @@ class SearchRequest:
         unknown = sorted(set(options or {}) - set(STRATEGY_OPTIONS.get(strategy, {})))
         if unknown:
             valid = choices_text(STRATEGY_OPTIONS.get(strategy, {})) or "none"
-            raise SearchError(f"strategy {strategy!r} has no option {unknown[0]!r}; valid: {valid}")
+            raise SearchError(f": strategy {strategy!r} has no option {unknown[0]!r}; valid: {valid}", field=unknown[0])
         for option, value in (options or {}).items():
             choices = STRATEGY_OPTIONS[strategy][option]
             if value not in choices:
@@ -298,16 +299,34 @@ def start_search(
     """
     evaluation = evaluation or EvaluationSettings()
     if name is not None:
-        check_name(name, "search name")
+        with about("name"):
+            check_name(name, "search name")
     evaluation.check_resources()
     loaded = resolve_supernet(supernet, storage)
     request.strategy_for(loaded.supernet.space, loaded.supernet.spec)  # the budget fits, the options build
     Store.check_url(storage)
-    with open_evaluator(loaded, request.metrics, evaluation) as evaluator, Store.open(storage, create=True) as store:
+    if name is not None:
+        _check_free(storage, name)
+    with ExitStack() as stack:
+        with about("supernet"):  # the checkpoint's task must still load (before any cluster starts)
+            evaluator = stack.enter_context(open_evaluator(loaded, request.metrics, evaluation))
+        store = stack.enter_context(Store.open(storage, create=True))
         record = register_supernet(store, loaded, supernet_name_hint(supernet))
         name = name or free_search_name(store, f"{record.name}-{request.strategy}-s{request.seed}")
         create_search(store, name, request, record.name, evaluation.to_dict())
         return _run(store, name, loaded, evaluator, on_start, on_progress)
+
+
+def _check_free(storage: str | None, name: str) -> None:
+    """Refuse a search name the store at ``storage`` holds already, before any work (the store checks it again
+    when it creates the search)."""
+    try:
+        store = Store.open(storage)
+    except StorageError:
+        return  # no database yet (or one that is created or migrated first): no name is taken
+    with store:
+        if any(s.name == name for s in store.list_searches()):
+            raise SearchError(f"{name!r} is taken; choose another or `supernas resume {name}`", field="name")
 
 
 def resume_search(

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from supernas.data import task_spec
+from supernas.errors import SearchSpaceError, about
 from supernas.search_space import (
     PRESETS,
     InputSpec,
@@ -30,17 +31,23 @@ def resolve_space(
     task: str = "digits", space: SearchSpace | str | Path | None = None, preset: str | None = None
 ) -> tuple[SearchSpace, InputSpec]:
     """The space to use — given, from a ``.toml``/``.json`` file, a preset, else the task's built-in one —
-    checked against the task's input, and the task's input spec."""
-    spec = task_spec(task)
+    checked against the task's input, and the task's input spec. A file and a preset together are an error."""
+    with about("task"):
+        spec = task_spec(task)
     if isinstance(space, SearchSpace):
         chosen = space
     elif space is not None:
-        chosen = SearchSpace.load(space)
+        if preset is not None:
+            raise SearchSpaceError("and `space` are exclusive; give one", field="space_preset")
+        with about("space"):
+            chosen = SearchSpace.load(space)
     elif preset is not None:
-        chosen = preset_space(preset, spec)
+        with about("space_preset"):
+            chosen = preset_space(preset, spec)
     else:
         chosen = default_space(spec)
-    chosen.check_input(spec)
+    with about("space" if space is not None else "space_preset"):
+        chosen.check_input(spec)
     return chosen, spec
 
 
@@ -101,8 +108,15 @@ class SubnetDescription:
         }
 
 
+MAX_SAMPLES = 10_000  # subnets one call draws
+MAX_SEED = 2**32 - 1  # seeds are unsigned 32-bit, as everywhere in supernas
+
+
 def sample_subnets(space: SearchSpace, spec: InputSpec, n: int, seed: int) -> list[SubnetDescription]:
-    """``n`` random subnets of ``space`` (drawn with ``seed``) and their costs."""
+    """``n`` (0..MAX_SAMPLES) random subnets of ``space`` (drawn with ``seed``, 0..2**32-1) and their costs."""
+    for field, value, high in (("n", n, MAX_SAMPLES), ("seed", seed, MAX_SEED)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+            raise SearchSpaceError(f"{value!r} is out of range; valid: an integer in 0..{high}", field=field)
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
@@ -113,10 +127,18 @@ def sample_subnets(space: SearchSpace, spec: InputSpec, n: int, seed: int) -> li
 
 
 def validate_space_file(path: str | Path, task: str | None = None) -> tuple[SearchSpace, int]:
-    """Load and check a space file (and that it fits ``task``); returns it and its number of architectures."""
+    """Load and check a space file (and that it fits ``task``); returns it and its number of architectures.
+
+    Errors about the file name it (``space file PATH: …``).
+    """
     space = SearchSpace.load(path)
     if task is not None:
-        resolve_space(task, space)
+        with about("task"):
+            spec = task_spec(task)
+        try:
+            space.check_input(spec)
+        except SearchSpaceError as exc:
+            raise SearchSpaceError(f"space file {path}: {exc.detail} (for task {task!r})") from None
     return space, count_architectures(space)
 
 

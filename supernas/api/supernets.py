@@ -23,13 +23,19 @@ import torch
 from torch import Tensor
 
 from supernas.api.evaluation import check_number
-from supernas.atomic import check_writable
+from supernas.atomic import check_path_name, check_writable
 from supernas.data import TaskData, check_loader_workers, load_task
 from supernas.data.augment import resolve_mode
-from supernas.errors import CheckpointError, TrainingError, WorkerError
+from supernas.errors import CheckpointError, TrainingError, WorkerError, about
 from supernas.search_space import SearchSpace, default_space, preset_space
 from supernas.store import Store, SupernetRecord
-from supernas.supernet.checkpoint import LoadedSupernet, load_supernet, read_checkpoint, save_checkpoint
+from supernas.supernet.checkpoint import (
+    LoadedSupernet,
+    load_supernet,
+    read_checkpoint,
+    save_checkpoint,
+    supernet_of,
+)
 from supernas.supernet.measure import pick_device
 from supernas.supernet.pretrained import PretrainedViT, import_pretrained, load_pretrained, read_state_dict
 from supernas.supernet.train import (
@@ -38,6 +44,7 @@ from supernas.supernet.train import (
     TrainConfig,
     Trainer,
     TrainResult,
+    check_resumable,
     checkpoint_augment,
     train,
 )
@@ -98,31 +105,33 @@ def prepare_training(
     ``out`` is an error.
     """
     out = Path(out)
-    if out.exists() and not resume:
-        raise TrainingError(
-            f"{str(out)!r} already exists; pass `resume` to continue it or choose another file", field="out"
-        )
-    if not out.parent.is_dir():
-        raise TrainingError(f"{str(out)!r}: directory {str(out.parent)!r} does not exist", field="out")
-    check_writable(out.parent, "out")
+    exists = _check_out(out, resume)
     if space is not None and space_preset is not None:
         raise TrainingError("and `space` are exclusive; give one", field="space_preset")
-    stored = read_checkpoint(out) if resume and out.exists() else None
+    stored = None
+    if resume and exists:
+        with about("out"):
+            stored = read_checkpoint(out)
+            supernet_of(stored, out)  # its space, input spec and weights are valid before anything runs
     config = TrainConfig.from_dict({**(stored["train_config"] if stored else {}), **(settings or {})})
-    task_data = load_task(
-        task or (stored["task"] if stored else "digits"),
-        image_size=image_size,
-        channels=channels,
-        input_column=input_column,
-        label_column=label_column,
-    )
-    augment = augment or (checkpoint_augment(stored) if stored else "auto")
+    with about("task" if task is not None else "out"):
+        task_data = load_task(
+            task if task is not None else (stored["task"] if stored else "digits"),
+            image_size=image_size,
+            channels=channels,
+            input_column=input_column,
+            label_column=label_column,
+        )
+    if augment is None:
+        augment = checkpoint_augment(stored) if stored else "auto"
     resolve_mode(augment, task_data.spec)
     given = _space(space, space_preset, task_data)
+    fits = about("space" if space is not None else "space_preset" if space_preset is not None else "out")
     if stored is not None:
         _check_same_start(stored, init)
         resumed = given or SearchSpace.from_dict(stored["space"], source=f"{out}")
-        resumed.check_input(task_data.spec)
+        with fits:
+            resumed.check_input(task_data.spec)
         return TrainingPlan(out, task_data, resumed, config, augment, resume, int(stored["epoch"]))
     if init is not None:
         start, imported = _pretrained_start(init, init_weights, task_data, given, config)
@@ -130,16 +139,35 @@ def prepare_training(
     if init_weights is not None:
         raise CheckpointError("needs `init` (the model the weights belong to)", field="state_dict")
     chosen = given or default_space(task_data.spec)
-    chosen.check_input(task_data.spec)
+    with fits:
+        chosen.check_input(task_data.spec)
     return TrainingPlan(out, task_data, chosen, config, augment, resume, 0)
+
+
+def _check_out(out: Path, resume: bool) -> bool:
+    """``out`` must be a new file in a writable directory (or, with ``resume``, may exist); whether it exists."""
+    exists = check_path_name(out, "out")
+    parent = out.parent.is_dir()
+    if exists and not resume:
+        raise TrainingError(
+            f"{str(out)!r} already exists; pass `resume` to continue it or choose another file", field="out"
+        )
+    if not parent:
+        raise TrainingError(f"{str(out)!r}: directory {str(out.parent)!r} does not exist", field="out")
+    check_writable(out.parent, "out")
+    return exists
 
 
 def _space(space: SearchSpace | str | Path | None, preset: str | None, task: TaskData) -> SearchSpace | None:
     if isinstance(space, SearchSpace):
         return space
     if space is not None:
-        return SearchSpace.load(space)
-    return preset_space(preset, task.spec) if preset is not None else None
+        with about("space"):
+            return SearchSpace.load(space)
+    if preset is None:
+        return None
+    with about("space_preset"):
+        return preset_space(preset, task.spec)
 
 
 def _check_same_start(stored: dict[str, Any], init: str | PretrainedViT | None) -> None:
@@ -170,21 +198,22 @@ def _pretrained_start(
     from supernas.supernet.pretrained import logit_gap
     from supernas.supernet.static import extract
 
-    if isinstance(init, str) and init.startswith("timm:"):
-        weights = None if init_weights is None else read_state_dict(init_weights)
-        head = None if weights is None else weights.get("head.weight")
-        source = load_pretrained(
-            init,
-            state_dict=weights,
-            img_size=(task.spec.shape[1], task.spec.shape[2]) if task.spec.kind == "image" else None,
-            in_chans=task.spec.channels,
-            num_classes=task.spec.num_classes if head is None else head.shape[0],
-        )
-    elif isinstance(init, str):
-        source = load_pretrained(init, state_dict=init_weights)
-    else:
-        source = init
-    imported = import_pretrained(source, task.spec, space, generator=torch.Generator().manual_seed(config.seed))
+    with about("pretrained"):  # errors about the source (its files, its architecture) name `init`
+        if isinstance(init, str) and init.startswith("timm:"):
+            weights = None if init_weights is None else read_state_dict(init_weights)
+            head = None if weights is None else weights.get("head.weight")
+            source = load_pretrained(
+                init,
+                state_dict=weights,
+                img_size=(task.spec.shape[1], task.spec.shape[2]) if task.spec.kind == "image" else None,
+                in_chans=task.spec.channels,
+                num_classes=task.spec.num_classes if head is None else head.shape[0],
+            )
+        elif isinstance(init, str):
+            source = load_pretrained(init, state_dict=init_weights)
+        else:
+            source = init
+        imported = import_pretrained(source, task.spec, space, generator=torch.Generator().manual_seed(config.seed))
     calibration = _calibration_batches(task, config.seed)
     imported_largest = extract(imported.supernet, largest(imported.supernet.space)).eval()  # the source's logits
     reorder_by_importance(imported.supernet, calibration)
@@ -212,6 +241,14 @@ def write_start(plan: TrainingPlan) -> None:
     save_checkpoint(plan.out, trainer.state())
 
 
+def check_continuable(plan: TrainingPlan) -> None:
+    """A plan resuming a checkpoint must continue the run it holds: the same task, space and settings
+    (refused before anything runs or is written)."""
+    if plan.resume and plan.start is None and plan.out.exists():
+        state = read_checkpoint(plan.out)
+        check_resumable(state, plan.task.name, plan.space, plan.config, plan.augment, plan.out)
+
+
 def train_supernet(
     plan: TrainingPlan,
     *,
@@ -219,14 +256,19 @@ def train_supernet(
     loader_workers: int | None = None,
     on_step: StepCallback | None = None,
     on_epoch: EpochCallback | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> TrainResult:
     """Run ``plan`` in this process (CUDA with bf16 autocast when ``device`` resolves to it).
 
-    A non-finite loss stops the run with ``TrainingDivergedError``; the last epoch's checkpoint is kept.
+    Everything is checked first; then ``on_start()`` is called and training begins. A non-finite loss
+    stops the run with ``TrainingDivergedError``; the last epoch's checkpoint is kept.
     """
     torch_device = pick_device(device)
     if loader_workers is not None:
         check_loader_workers(loader_workers)
+    check_continuable(plan)
+    if on_start is not None:
+        on_start()
     write_start(plan)
     return train(
         plan.task,
@@ -267,6 +309,10 @@ class RayTrainSettings:
             check_number("gpus_per_trial", self.gpus_per_trial, 0.0, exclusive=False)
         if self.loader_workers is not None:
             check_loader_workers(self.loader_workers)
+        if self.ray_address is not None:
+            from supernas.workers.cluster import parse_address
+
+            parse_address(self.ray_address)
 
 
 @dataclass(frozen=True)
@@ -301,6 +347,7 @@ def train_supernet_on_ray(
         raise TrainingError("> 1 cannot start from a pretrained model; valid: 1 with `init`", field="trials")
     if settings.gpus_per_trial is not None:
         check_local_gpus(settings.ray_address, settings.gpus_per_trial, "gpus_per_trial")
+    check_continuable(plan)
     with RayCluster(ClusterSettings(address=settings.ray_address)):
         import ray
 
@@ -363,12 +410,16 @@ def load_registered_supernet(store: Store, name: str) -> LoadedSupernet:
 
 
 def resolve_supernet(supernet: str, storage: str | None = None) -> LoadedSupernet:
-    """A checkpoint path, or the name of a supernet registered in the store at ``storage``."""
-    if Path(supernet).is_file():
-        return load_supernet(supernet)
-    if supernet.endswith((".pt", ".ckpt")) or "/" in supernet:
-        raise CheckpointError(f"{supernet!r}: no such checkpoint file (or registered supernet name)", field="supernet")
-    with Store.open(storage) as store:
+    """A checkpoint path, or the name of a supernet registered in the store at ``storage``; errors about either
+    name the argument ``supernet`` (those of the store, ``storage``)."""
+    with about("supernet"):
+        if check_path_name(supernet, "supernet") and Path(supernet).is_file():
+            return load_supernet(supernet)
+        if supernet.endswith((".pt", ".ckpt")) or "/" in supernet:
+            raise CheckpointError(
+                f"{supernet!r}: no such checkpoint file (or registered supernet name)", field="supernet"
+            )
+    with Store.open(storage) as store, about("supernet"):
         return load_registered_supernet(store, supernet)
 
 

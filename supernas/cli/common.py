@@ -55,17 +55,21 @@ FLAGS = {
     "search": "search",  # a positional argument
     "supernet_name": "--supernet",
 }
+COMMAND_FLAGS = {  # command -> {API argument: flag} where its flag differs from FLAGS
+    "train": {"batch_size": "--batch-size"},
+}
 
 
-def flag(field: str) -> str:
-    """The CLI flag of the API argument ``field``."""
-    return FLAGS.get(field, "--" + field.replace("_", "-"))
+def flag(field: str, command: str | None = None) -> str:
+    """The CLI flag of the API argument ``field`` (in ``command``, where its flags differ)."""
+    special = COMMAND_FLAGS.get(command or "", {})
+    return special.get(field) or FLAGS.get(field, "--" + field.replace("_", "-"))
 
 
-def error_text(exc: SupernasError) -> str:
+def error_text(exc: SupernasError, command: str | None = None) -> str:
     """``exc``'s message as the CLI says it: argument names become flags (the leading one and `quoted` ones)."""
-    text = exc.naming(flag(exc.field) if exc.field else None)
-    return re.sub(r"`([a-z][a-z0-9_]*)`", lambda m: flag(m.group(1)), text)
+    text = exc.naming(flag(exc.field, command) if exc.field else None)
+    return re.sub(r"`([a-z][a-z0-9_]*)`", lambda m: flag(m.group(1), command), text)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -94,12 +98,12 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except typer.Exit:
+        except (typer.Exit, typer.TyperException):  # an exit, or a usage error: the caller prints it
             raise
         except SupernasError as exc:
             if os.environ.get("SUPERNAS_DEBUG") == "1":
                 traceback.print_exc()
-            raise fail(error_text(exc), exc.exit_code) from None
+            raise fail(error_text(exc, func.__name__), exc.exit_code) from None
         except Interrupted as exc:
             raise fail(
                 f"interrupted by {exc}; a search continues with `supernas resume NAME`", 128 + exc.signum

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import signal
 import sys
 from collections.abc import Sequence
 from types import FrameType
+from typing import Any
 
 import typer
 
@@ -28,6 +30,12 @@ finetune_cmds.register(app)
 demo_cmds.register(app)
 
 
+@functools.cache
+def _command() -> Any:
+    """The click command typer builds from ``app`` (built once: callers in one process may run many commands)."""
+    return typer.main.get_command(app)
+
+
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise Interrupted(signum)
 
@@ -40,7 +48,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     """
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        result = app(args=list(argv) if argv is not None else None, prog_name="supernas", standalone_mode=False)
+        result = _command().main(
+            args=list(argv) if argv is not None else None, prog_name="supernas", standalone_mode=False
+        )
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

@@ -37,7 +37,9 @@ def search(
     name: Annotated[
         str | None, typer.Option("--name", help="Search name (default: derived).", show_default=False)
     ] = None,
-    sampler: Annotated[str, typer.Option("--sampler", help="Optuna sampler: nsga2 or tpe.")] = "nsga2",
+    sampler: Annotated[
+        str | None, typer.Option("--sampler", help="Optuna sampler: nsga2 (default) or tpe.", show_default=False)
+    ] = None,
     storage: StorageOption = None,
     executor: Annotated[str, typer.Option("--executor", help="ray (a pool of actors) or local (in process).")] = "ray",
     workers: Annotated[int, typer.Option("--workers", help="Ray actors; 0: one per CPU or GPU share.")] = 0,
@@ -59,7 +61,7 @@ def search(
     """Search a trained supernet for the Pareto front of the objectives."""
     from supernas.api import EvaluationSettings, SearchRequest, start_search
 
-    options = {"sampler": sampler} if strategy == "optuna" else {}
+    options = {"sampler": sampler} if sampler is not None else {}
     request = SearchRequest.parse(objectives, constraint or [], strategy, budget, batch, seed, options)
     evaluation = EvaluationSettings(
         executor, workers, cpus_per_worker, gpus_per_worker, ray_address, device, latency_batch
@@ -182,6 +184,8 @@ def status(
     from supernas.api import Store, list_trainings, plot_hypervolume, search_status
     from supernas.api.plots import check_plot_path
 
+    if compare and plot is None:
+        raise typer.BadParameter("draws into --plot only; give --plot FILE too", param_hint="'--compare'")
     if plot is not None:
         check_plot_path(plot, "plot")
     with Store.open(storage) as store:

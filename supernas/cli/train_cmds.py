@@ -96,12 +96,12 @@ def train(
     from supernas.api import RayTrainSettings, prepare_training, train_supernet, train_supernet_on_ray
     from supernas.api.evaluation import pick_device_name
 
+    for given_option, name in ((ray_address, "--ray-address"), (storage, "--storage")):
+        if given_option is not None and not use_ray:
+            raise typer.BadParameter("applies to --ray training only; add --ray or drop it", param_hint=f"'{name}'")
     given = {"epochs": epochs, "seed": seed, "batch_size": batch_size, "lr": lr}
-    ray_settings = (
-        RayTrainSettings(trials, workers, cpus_per_trial, gpus_per_trial, ray_address, device, loader_workers)
-        if use_ray
-        else None
-    )
+    settings = RayTrainSettings(trials, workers, cpus_per_trial, gpus_per_trial, ray_address, device, loader_workers)
+    ray_settings = settings if use_ray else None  # checked either way: every option is valid or refused
     pick_device_name(device)
     plan = prepare_training(
         out,
@@ -118,10 +118,10 @@ def train(
         init=init,
         init_weights=init_weights,
     )
-    _announce(plan)
     if ray_settings is not None:
 
         def on_start(gpu_share: float) -> None:
+            _announce(plan)
             layout = f"{workers} Ray Train workers" if workers > 1 else f"Ray Tune: {trials} trial(s)"
             err_console.print(f"Training on {layout}, {plan.config.epochs} epochs")
 
@@ -133,7 +133,10 @@ def train(
         _print_table(on_ray.metrics, str(out))
         return
     with ProgressDisplay() as display:
-        display.start(plan.config.epochs, plan.done_epochs, "epoch 1", eta=True)
+
+        def started() -> None:  # everything is checked: say what runs, then draw its progress
+            _announce(plan)
+            display.start(plan.config.epochs, plan.done_epochs, "epoch 1", eta=True)
 
         def on_step(epoch: int, step: int, steps: int) -> None:
             display.update(epoch - 1 + step / steps)
@@ -145,7 +148,9 @@ def train(
                 f" · smallest {record.val_smallest:.3f}",
             )
 
-        result = train_supernet(plan, device=device, loader_workers=loader_workers, on_step=on_step, on_epoch=on_epoch)
+        result = train_supernet(
+            plan, device=device, loader_workers=loader_workers, on_step=on_step, on_epoch=on_epoch, on_start=started
+        )
     if as_json:
         print_json(
             {"checkpoint": str(out), "task": plan.task.name, "train_config": asdict(plan.config), **result.metrics}

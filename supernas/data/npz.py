@@ -14,6 +14,7 @@ loaded whole, as before.
 
 from __future__ import annotations
 
+import math
 import os
 import struct
 import tempfile
@@ -89,7 +90,7 @@ def load_npz(name: str, path: Path) -> TaskData:
     if not path.is_file():
         raise DataError(f"task file {str(path)!r} does not exist; valid tasks: {VALID_TASKS}")
     try:
-        loaded = np.load(path, allow_pickle=False)
+        loaded = np.load(path, mmap_mode="r", allow_pickle=False)  # a lone .npy is mapped, not read
         if not isinstance(loaded, np.lib.npyio.NpzFile):
             raise DataError(
                 f"task file {str(path)!r} holds a single array (a .npy file), not an .npz archive; valid: a file "
@@ -97,19 +98,14 @@ def load_npz(name: str, path: Path) -> TaskData:
             )
         with loaded as archive:
             members = list(archive.files)
+            _check_members(path, members)
+            with zipfile.ZipFile(path) as zipped:
+                for key in members:
+                    _npy_header(path, zipped, key)  # before reading anything: what it claims fits the file
             small = {key: archive[key] for key in members if key != "x"}
-        examples = _locate_x(path) if "x" in members else None
+        examples = _locate_x(path)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DataError(f"task file {str(path)!r} is not a readable .npz archive ({exc})") from None
-    missing = [key for key in ("x", "y") if key not in members]
-    if missing:
-        raise DataError(
-            f"{path}: array {missing[0]!r} is missing; an npz task needs 'x' and 'y' (optional: 'split', 'class_names')"
-        )
-    unknown = sorted(set(members) - set(NPZ_ARRAYS))
-    if unknown:
-        raise DataError(f"{path}: unknown array {unknown[0]!r}; valid: x, y, split, class_names")
-    assert examples is not None
+        raise DataError(f"task file {str(path)!r} is not a readable .npz archive ({_reason(exc)})") from None
     y = _check_y(path, small["y"], len(examples))
     kind: InputKind = "image" if len(examples.shape) == 3 else "sequence"
     num_classes = int(y.max()) + 1
@@ -122,17 +118,58 @@ def load_npz(name: str, path: Path) -> TaskData:
     return streamed_task(name, str(path), kind, examples, y, parts, class_names)
 
 
+def _check_members(path: Path, members: list[str]) -> None:
+    """The archive holds 'x' and 'y' and nothing unknown (checked by name, before anything is read)."""
+    missing = [key for key in ("x", "y") if key not in members]
+    if missing:
+        raise DataError(
+            f"{path}: array {missing[0]!r} is missing; an npz task needs 'x' and 'y' (optional: 'split', 'class_names')"
+        )
+    unknown = sorted(set(members) - set(NPZ_ARRAYS))
+    if unknown:
+        raise DataError(f"{path}: unknown array {unknown[0]!r}; valid: x, y, split, class_names")
+
+
+def _npy_header(
+    path: Path, archive: zipfile.ZipFile, key: str
+) -> tuple[zipfile.ZipInfo, tuple[tuple[int, ...], bool, np.dtype[Any], int] | None]:
+    """The member ``key`` and its array header (shape, Fortran order, dtype, header bytes; None for header
+    versions read only whole), checked: a ``.npy`` member of plain data whose stated size fits the member (a
+    corrupt header claiming terabytes is refused before anything is allocated)."""
+    try:
+        info = archive.getinfo(f"{key}.npy")
+    except KeyError:
+        raise DataError(f"{path}: {key!r} is not a .npy array; valid: arrays written by numpy.savez") from None
+    with archive.open(info) as member:
+        reader = HEADER_READERS.get(np.lib.format.read_magic(member))
+        if reader is None:
+            return info, None
+        shape, fortran_order, dtype = reader(member)
+        header_bytes = member.tell()
+    if dtype.hasobject:
+        raise DataError(f"{path}: {key!r} holds Python objects, which supernas never loads; valid: numeric arrays")
+    stated = math.prod(shape) * dtype.itemsize
+    if stated > info.file_size - header_bytes:
+        raise DataError(
+            f"{path}: {key!r} states {stated:,} bytes of data (shape {shape}) but holds "
+            f"{max(0, info.file_size - header_bytes):,}; the file is truncated or corrupt"
+        )
+    return info, (shape, fortran_order, dtype, header_bytes)
+
+
+def _reason(exc: BaseException) -> str:
+    """Why numpy or zipfile refused a file, in one line (never numpy's advice to load pickled data)."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return "neither a zip archive nor a .npy file, and supernas never unpickles files" if "pickle" in text else text
+
+
 def _locate_x(path: Path) -> Examples:
     """``x`` read row by row when it is C-ordered, else loaded whole; its shape and dtype checked first."""
     with zipfile.ZipFile(path) as archive:
-        info = archive.getinfo("x.npy")
-        with archive.open(info) as member:
-            version = np.lib.format.read_magic(member)
-            reader = HEADER_READERS.get(version)
-            if reader is None:
-                return _whole_x(path)
-            shape, fortran_order, dtype = reader(member)
-            header_bytes = member.tell()
+        info, header = _npy_header(path, archive, "x")
+    if header is None:
+        return _whole_x(path)
+    shape, fortran_order, dtype, header_bytes = header
     _check_x_header(path, shape, dtype)
     if fortran_order:
         return _whole_x(path)
@@ -167,8 +204,11 @@ def _whole_x(path: Path) -> Examples:
 
 
 def _check_x_header(path: Path, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
-    if len(shape) not in (2, 3, 4):
-        raise DataError(f"{path}: 'x' has shape {shape}; valid: (N, C, H, W) images, (N, L) or (N, L, C) sequences")
+    if len(shape) not in (2, 3, 4) or 0 in shape[1:]:
+        raise DataError(
+            f"{path}: 'x' has shape {shape}; valid: (N, C, H, W) images, (N, L) or (N, L, C) sequences, each "
+            "dimension but N at least 1"
+        )
     if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)):
         raise DataError(f"{path}: 'x' has dtype {dtype}; valid: a float or integer dtype")
 

@@ -28,10 +28,15 @@ def default_loader_workers() -> int:
     return min(MAX_DEFAULT_WORKERS, (os.cpu_count() or 1) // 2)
 
 
+MAX_LOADER_WORKERS = 256  # loader processes one training may start
+
+
 def check_loader_workers(workers: int) -> int:
-    """``workers`` if it is a valid number of loader processes."""
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
-        raise DataError(f"{workers!r} is out of range; valid: an integer >= 0", field="loader_workers")
+    """``workers`` if it is a valid number of loader processes (0..MAX_LOADER_WORKERS)."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 0 <= workers <= MAX_LOADER_WORKERS:
+        raise DataError(
+            f"{workers!r} is out of range; valid: an integer >= 0 and <= {MAX_LOADER_WORKERS}", field="loader_workers"
+        )
     return workers
 
 

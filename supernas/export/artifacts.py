@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from supernas.atomic import atomic_directory, check_writable, write_json
+from supernas.atomic import atomic_directory, check_path_name, check_writable, write_json
 from supernas.errors import ExportError
 from supernas.export.int8 import int8_layers, to_int8
 from supernas.search_space import FLOAT_BITS, InputSpec, SearchSpace, SubnetConfig
@@ -150,6 +150,7 @@ def check_format(fmt: str, int8: bool) -> None:
 
 def check_out(out: Path) -> None:
     """``out`` must be a new or empty directory whose parent exists."""
+    check_path_name(out, "out")
     if not out.parent.is_dir():
         raise ExportError(f"{str(out)!r}: the parent directory does not exist", field="out")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):

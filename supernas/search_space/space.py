@@ -136,8 +136,19 @@ class SearchSpace:
         return len(self.reduction_layers)
 
     def check_input(self, spec: InputSpec) -> None:
-        """Raise if this space cannot run on inputs of ``spec``."""
+        """Raise if this space cannot run on inputs of ``spec``: the patch size must divide them, and the whole
+        supernet (blocks, and the stem and head the input sizes) must stay within MAX_SHARED_WEIGHTS."""
         spec.check_patch_size(self.patch_size)
+        e = max(self.embed_dim)
+        stem = (spec.patch_dim(self.patch_size) + 1) * e + (spec.num_patches(self.patch_size) + 2) * e
+        head = (e + 1) * spec.num_classes + 2 * e
+        weights = self.shared_weights() + stem + head
+        if weights > MAX_SHARED_WEIGHTS:
+            raise SearchSpaceError(
+                f"search space on inputs {spec.shape} with {spec.num_classes:,} classes: the supernet would hold "
+                f"{weights:,} weights; valid: at most {MAX_SHARED_WEIGHTS:,} — a larger patch_size, smaller inputs "
+                "or fewer classes"
+            )
 
     # --------------------------------------------------------------- conversion
     def to_dict(self) -> dict[str, Any]:
@@ -171,21 +182,37 @@ class SearchSpace:
 
     @classmethod
     def load(cls, path: str | Path) -> SearchSpace:
-        """Read a TOML or JSON file (chosen by suffix: ``.toml`` or ``.json``)."""
+        """Read a TOML or JSON file (chosen by suffix: ``.toml`` or ``.json``) of at most MAX_FILE_BYTES.
+
+        Every error names the file: ``space file PATH: …``.
+        """
         path = Path(path)
+        where = f"space file {path}"
         if path.suffix not in (".toml", ".json"):
-            raise SearchSpaceError(f"space file {path}: unknown suffix {path.suffix!r}; valid: .toml, .json")
+            raise SearchSpaceError(f"{where}: unknown suffix {path.suffix!r}; valid: .toml, .json")
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
-            raise SearchSpaceError(f"space file {path}: cannot be read ({exc.strerror})") from exc
+            raise SearchSpaceError(f"{where}: cannot be read ({exc.strerror})") from exc
+        if len(raw) > MAX_FILE_BYTES:
+            raise SearchSpaceError(f"{where}: more than {MAX_FILE_BYTES:,} bytes; valid: at most {MAX_FILE_BYTES:,}")
+        try:
+            text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise SearchSpaceError(f"space file {path}: not UTF-8 text; valid: a UTF-8 .toml or .json file") from None
+            raise SearchSpaceError(f"{where}: not UTF-8 text; valid: a UTF-8 .toml or .json file") from None
         try:
             data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
         except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-            raise SearchSpaceError(f"space file {path}: not valid {path.suffix[1:].upper()} ({exc})") from exc
-        return cls.from_dict(data, source=f"space file {path}")
+            raise SearchSpaceError(f"{where}: not valid {path.suffix[1:].upper()} ({exc})") from exc
+        except RecursionError:
+            raise SearchSpaceError(f"{where}: not valid {path.suffix[1:].upper()} (nested too deeply)") from None
+        try:
+            return cls.from_dict(data, source=where)
+        except SearchSpaceError as exc:
+            if exc.detail.startswith(where):
+                raise
+            raise SearchSpaceError(f"{where}: {exc.detail}", field=exc.field) from None
 
 
 _SCALAR_FIELDS = ("head_dim", "patch_size")
@@ -197,6 +224,7 @@ INT_BOUNDS = {  # valid range of every integer choice (keeps spaces, and checks 
 }
 SCALAR_MAX = {"head_dim": 1024, "patch_size": 4096}  # largest valid value of each scalar field
 MAX_CHOICES = 64  # choices per field
+MAX_FILE_BYTES = 1 << 20  # a space file is a few hundred bytes; anything near this size is not one
 MAX_SHARED_WEIGHTS = 500_000_000  # supernet block and adapter weights (2 GiB in float32)
 FIELD_AXES = {  # the axis each field of SearchSpace belongs to (``patch_size`` sets the stem, ``ln_eps`` the norms)
     "depth": "depth",

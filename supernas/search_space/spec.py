@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from supernas.errors import SearchSpaceError
 
 InputKind = Literal["image", "sequence"]
+MAX_DIMENSION = 1 << 20  # of any input dimension (channels, sides, sequence length)
+MAX_CLASSES = 100_000  # a classifier head has one output per class
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -22,12 +29,13 @@ class InputSpec:
         want = 3 if self.kind == "image" else 2
         if self.kind not in ("image", "sequence"):
             raise SearchSpaceError(f"input kind {self.kind!r} is not valid; valid: image, sequence")
-        if len(self.shape) != want or min(self.shape) < 1:
+        if len(self.shape) != want or not all(_is_int(s) and 1 <= s <= MAX_DIMENSION for s in self.shape):
             raise SearchSpaceError(
-                f"input shape {self.shape} does not fit kind {self.kind!r}; expected {want} positive dimensions"
+                f"input shape {self.shape} does not fit kind {self.kind!r}; expected {want} positive dimensions of "
+                f"at most {MAX_DIMENSION:,}"
             )
-        if self.num_classes < 2:
-            raise SearchSpaceError(f"num_classes {self.num_classes} must be at least 2")
+        if not _is_int(self.num_classes) or not 2 <= self.num_classes <= MAX_CLASSES:
+            raise SearchSpaceError(f"num_classes {self.num_classes!r} must be at least 2 and at most {MAX_CLASSES:,}")
 
     @property
     def channels(self) -> int:

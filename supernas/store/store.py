@@ -12,11 +12,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy import Engine, create_engine, event, func, inspect, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from supernas.atomic import check_path_name, check_writable
 from supernas.errors import LeaseLostError, SearchBusyError, StorageError, StorageLostError
 from supernas.store import migrations
 from supernas.store.models import (
@@ -220,20 +221,18 @@ class Store:
         ``create=False`` never creates anything: a missing SQLite file or an old
         schema is an error. ``create=True`` creates the database and upgrades it.
         """
-        url = url or os.environ.get("SUPERNAS_STORAGE") or DEFAULT_URL
+        url = _url(url)
         engine = _engine(url, create)
         store = cls(engine, url)
         try:
-            current, head = migrations.current_revision(engine), migrations.head_revision()
-            if current != head:
-                if not create or (current is not None and current not in migrations.known_revisions()):
-                    raise _revision_error(url, current, head)
+            upgrade = _check_schema(engine, url, create)
+            if create and store._file is not None:
+                _enable_wal(engine)
+            if upgrade:
                 migrations.upgrade(engine)
         except SQLAlchemyError as exc:
             engine.dispose()
-            raise StorageError(
-                f"{url!r} cannot be used ({_first_line(exc)}); expected {URL_HELP}", field="storage"
-            ) from None
+            raise _unusable(url, exc) from None
         except StorageError:
             engine.dispose()
             raise
@@ -243,8 +242,21 @@ class Store:
 
     @staticmethod
     def check_url(url: str | None = None) -> None:
-        """Raise the error :meth:`open` would for a malformed URL, without connecting or creating anything."""
-        _engine(url or os.environ.get("SUPERNAS_STORAGE") or DEFAULT_URL, create=True).dispose()
+        """Raise the error ``open(url, create=True)`` would, without creating or changing anything: a malformed
+        URL, a server that does not answer, a database of another program or a newer supernas (read only, never
+        migrated), or a new SQLite file in a directory this process cannot write."""
+        url = _url(url)
+        engine = _engine(url, create=True)
+        try:
+            path = _sqlite_file(url)
+            if path is None or path.exists():
+                _check_schema(engine, url, create=True)
+            else:
+                check_writable(path.parent, "storage")
+        except SQLAlchemyError as exc:
+            raise _unusable(url, exc) from None
+        finally:
+            engine.dispose()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -871,6 +883,15 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc)
 
 
+def _url(url: str | None) -> str:
+    """``url``, else ``$SUPERNAS_STORAGE``, else the default (an empty ``url`` is an error, not a default)."""
+    if url is None:
+        return os.environ.get("SUPERNAS_STORAGE") or DEFAULT_URL
+    if not url.strip():
+        raise StorageError(f"{url!r} is empty; valid: {URL_HELP}", field="storage")
+    return url
+
+
 def _sqlite_file(url: str) -> Path | None:
     """The database file behind a SQLite URL (None for other backends)."""
     parsed = make_url(url)
@@ -902,13 +923,16 @@ def _engine(url: str, create: bool) -> Engine:
             )
         if is_sqlite:
             path = Path(database)
+            exists = check_path_name(path, "storage")
             if not path.parent.is_dir():
                 raise StorageError(
                     f"{url!r}: directory {str(path.parent)!r} does not exist; expected {URL_HELP}", field="storage"
                 )
-            if not create and not path.exists():
+            if not create and not exists:
                 raise StorageError(
-                    f"database {str(path)!r} does not exist; run `supernas search` first or pass `storage` ({URL_HELP})"
+                    f": database {str(path)!r} does not exist; run `supernas search` first or give another "
+                    f"({URL_HELP})",
+                    field="storage",
                 )
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000} if is_sqlite else {})
     except StorageError:
@@ -923,19 +947,48 @@ def _engine(url: str, create: bool) -> Engine:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """Busy timeout, foreign keys and WAL on every new SQLite connection, each checked."""
+    """Busy timeout and foreign keys on every new SQLite connection, checked (settings of the connection only:
+    nothing is written to the file)."""
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         if cursor.execute("PRAGMA foreign_keys").fetchone()[0] != 1:
             raise StorageError("SQLite refused PRAGMA foreign_keys=ON")
-        mode = cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise StorageError(f"SQLite refused WAL journal mode (got {mode!r}); is the file on a network disk?")
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def _enable_wal(engine: Engine) -> None:
+    """Put a SQLite database this process may write in WAL mode (kept in the file), checked."""
+    with engine.connect() as connection:
+        mode = connection.exec_driver_sql("PRAGMA journal_mode=WAL").scalar()
+    if str(mode).lower() != "wal":
+        raise StorageError(f"SQLite refused WAL journal mode (got {mode!r}); is the file on a network disk?")
+
+
+def _check_schema(engine: Engine, url: str, create: bool) -> bool:
+    """Whether the database needs creating or migrating (only allowed with ``create``); raises for a database
+    of another program or of a newer supernas, and (without ``create``) for one that is missing or old."""
+    current, head = migrations.current_revision(engine), migrations.head_revision()
+    if current == head:
+        return False
+    if not create or (current is not None and current not in migrations.known_revisions()):
+        raise _revision_error(url, current, head)
+    if current is None:
+        tables = inspect(engine).get_table_names()
+        if tables:
+            raise StorageError(
+                f"{url!r} holds a database of something else (tables {', '.join(tables[:5])}); valid: a new "
+                "file or a supernas database",
+                field="storage",
+            )
+    return True
+
+
+def _unusable(url: str, exc: SQLAlchemyError) -> StorageError:
+    return StorageError(f"{url!r} cannot be used ({_first_line(exc)}); expected {URL_HELP}", field="storage")
 
 
 def _revision_error(url: str, current: str | None, head: str) -> StorageError:
@@ -945,10 +998,12 @@ def _revision_error(url: str, current: str | None, head: str) -> StorageError:
         )
     if current not in migrations.known_revisions():
         return StorageError(
-            f"database {url!r} has schema {current!r}, newer than this supernas knows ({head!r}); upgrade supernas"
+            f": database {url!r} has schema {current!r}, newer than this supernas knows ({head!r}); upgrade supernas",
+            field="storage",
         )
     return StorageError(
-        f"database {url!r} has schema {current!r}, older than {head!r}; run `supernas db upgrade --storage {url}`"
+        f": database {url!r} has schema {current!r}, older than {head!r}; run `supernas db upgrade --storage {url}`",
+        field="storage",
     )
 
 

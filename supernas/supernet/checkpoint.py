@@ -9,8 +9,7 @@ a temporary file in the target directory and moved into place with
 from __future__ import annotations
 
 import hashlib
-import pickle
-import zipfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,8 +40,10 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist; pass the output file of `supernas train`")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+        with warnings.catch_warnings():  # torch warns about the pickle protocol of files it then refuses
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any failure to parse the file (torch raises many kinds on corrupt bytes)
         raise CheckpointError(
             f"checkpoint {str(path)!r} is corrupt or not a supernas checkpoint ({_load_failure(exc)})"
         ) from None
@@ -87,7 +88,9 @@ def _load_failure(exc: BaseException) -> str:
     text = str(exc)
     if "weights only load failed" in text.lower() or "weights_only" in text:
         return "it holds Python objects beyond tensors and plain data, which supernas never unpickles"
-    return text.splitlines()[0] if text else type(exc).__name__
+    if isinstance(exc, LookupError) or not text:  # a bare key or index says nothing on its own
+        return f"{type(exc).__name__} {text}".strip()
+    return text.splitlines()[0]
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,22 @@ class LoadedSupernet:
 def load_supernet(path: str | Path) -> LoadedSupernet:
     """Rebuild the supernet stored in ``path``; any problem is a one-line :class:`CheckpointError`."""
     state = read_checkpoint(path)
+    supernet = supernet_of(state, path)
+    return LoadedSupernet(
+        supernet=supernet.eval(),
+        path=Path(path),
+        sha256=file_sha256(path),
+        task=str(state["task"]),
+        class_names=tuple(state["class_names"]),
+        train_config=dict(state["train_config"]),
+        metrics=dict(state.get("metrics") or {}),
+        complete=bool(state.get("complete", False)),
+    )
+
+
+def supernet_of(state: dict[str, Any], path: str | Path) -> Supernet:
+    """The supernet of a checkpoint's ``state`` (read from ``path``), checked: its space and input spec are
+    valid, its weights fit them exactly and are finite."""
     try:
         space = SearchSpace.from_dict(state["space"], source=f"checkpoint {path}")
         spec = InputSpec.from_dict(state["spec"])
@@ -123,16 +142,7 @@ def load_supernet(path: str | Path) -> LoadedSupernet:
             f"checkpoint {str(path)!r} holds non-finite weights ({bad!r}); valid: finite weights — "
             "the run diverged: retrain, e.g. with a lower `lr`"
         )
-    return LoadedSupernet(
-        supernet=supernet.eval(),
-        path=Path(path),
-        sha256=file_sha256(path),
-        task=str(state["task"]),
-        class_names=tuple(state["class_names"]),
-        train_config=dict(state["train_config"]),
-        metrics=dict(state.get("metrics") or {}),
-        complete=bool(state.get("complete", False)),
-    )
+    return supernet
 
 
 def file_sha256(path: str | Path) -> str:

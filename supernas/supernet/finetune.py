@@ -49,6 +49,8 @@ FORMAT = "supernas-subnet-training/1"  # bumped when the layout of an epoch chec
 INITS = ("inherited", "scratch")  # where a training's weights start
 TEACHERS = ("largest", "none")  # whose logits it distils from
 MAX_EPOCHS = 1000  # epochs of one training
+MAX_LR = 10.0  # peak learning rate (as for supernet training)
+MAX_GRAD_CLIP = 1e12  # gradient norm clip
 MAX_SEED = 2**32 - 1  # seeds are unsigned 32-bit, as everywhere in supernas
 WEIGHTS_FILE = "model.safetensors"  # the trained weights in a training's directory
 
@@ -73,10 +75,10 @@ class FinetuneConfig:
         _check_int("epochs", self.epochs, 1, MAX_EPOCHS)
         _check_int("batch_size", self.batch_size, 1, 1 << 16)
         _check_int("seed", self.seed, 0, MAX_SEED)
-        for name in ("lr", "grad_clip"):
+        for name, top in (("lr", MAX_LR), ("grad_clip", MAX_GRAD_CLIP)):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise TrainingError(f"{value!r} is out of range; valid: a number > 0", field=name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= top):
+                raise TrainingError(f"{value!r} is out of range; valid: a number > 0 and <= {top:g}", field=name)
         for name in ("weight_decay", "warmup", "label_smoothing", "kd_weight"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0 <= value <= 1):

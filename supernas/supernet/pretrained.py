@@ -26,9 +26,8 @@ from __future__ import annotations
 import copy
 import importlib
 import json
-import pickle
 import sys
-import zipfile
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,6 @@ from types import ModuleType
 from typing import Any, Literal
 
 import torch
-from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import Tensor, nn
 
@@ -198,7 +196,11 @@ def load_hf(directory: str | Path) -> PretrainedViT:
     transformers = require("transformers")
     if int(transformers.__version__.split(".")[0]) < 5:
         raise CheckpointError(f"transformers {transformers.__version__} is too old; supported: transformers >= 5")
-    config = transformers.ViTConfig.from_pretrained(path)
+    try:
+        config = transformers.ViTConfig.from_pretrained(path)
+    except Exception as exc:  # transformers raises many kinds on a malformed config
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(f"hf directory {str(path)!r}: config.json is not a valid ViT config ({reason})") from None
     if config.hidden_act != "gelu":
         raise _unsupported("hf", str(path), f"activation {config.hidden_act!r}", "exact GELU (hidden_act 'gelu')")
     classify = "ViTForImageClassification" in (config.architectures or [])
@@ -206,7 +208,7 @@ def load_hf(directory: str | Path) -> PretrainedViT:
     extra = {} if classify else {"add_pooling_layer": False}
     try:
         model, report = loader.from_pretrained(path, output_loading_info=True, **extra)
-    except (OSError, RuntimeError, ValueError) as exc:
+    except Exception as exc:  # corrupt weights raise SafetensorError, OSError, RuntimeError, …
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CheckpointError(f"hf directory {str(path)!r}: the weights cannot be loaded ({reason})") from None
     missing = sorted(report["missing_keys"]) + sorted(str(k) for k in report["mismatched_keys"])
@@ -289,13 +291,14 @@ def read_state_dict(state: Mapping[str, Tensor] | str | Path) -> Mapping[str, Te
         path = Path(state)
         if not path.is_file():
             raise CheckpointError(f"file {str(path)!r} does not exist", field="state_dict")
-        unreadable = (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, OSError)
         try:
             if path.suffix == ".safetensors":
                 loaded: object = load_file(path)
             else:
-                loaded = torch.load(path, map_location="cpu", weights_only=True)
-        except (*unreadable, SafetensorError) as exc:
+                with warnings.catch_warnings():  # torch warns about the pickle protocol of files it then refuses
+                    warnings.simplefilter("ignore")
+                    loaded = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # any failure to parse the file: corrupt bytes raise many kinds
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise CheckpointError(f"file {str(path)!r} cannot be read ({reason})", field="state_dict") from None
     else:
@@ -595,6 +598,13 @@ def _patch_linear(conv: Any, info: SourceInfo) -> tuple[Tensor, Tensor]:
     :func:`~supernas.supernet.functional.patchify` lays out a patch; tokens follow row-major.
     """
     kernel, bias = _linear(conv)  # (E, C, p, p), (E,)
+    if any(side < info.patch_size or side % info.patch_size for side in info.image_size):
+        raise CheckpointError(
+            f"{info.framework} model {info.name!r}: its {info.patch_size}×{info.patch_size} patches do not tile "
+            f"{info.image_size[0]}×{info.image_size[1]} images; valid: image sides that are multiples of "
+            f"{info.patch_size} (`image_size`)",
+            field="pretrained",
+        )
     weight = kernel.reshape(kernel.shape[0], -1)
     probe = torch.randn(1, info.channels, *info.image_size, generator=torch.Generator().manual_seed(0))
     conv_out = torch.nn.functional.conv2d(probe, kernel, bias, stride=info.patch_size)  # what the source's conv does

@@ -28,17 +28,26 @@ def resolve_address(address: str | None) -> str | None:
     return address or os.environ.get("RAY_ADDRESS") or None
 
 
-def probe(address: str, timeout_s: float) -> None:
-    """Fail fast, naming the option, if nothing answers at ``address``."""
+def parse_address(address: str) -> tuple[str, int] | None:
+    """(host, port) of a cluster address (None for ``auto``); a malformed one is an error naming the option."""
     if address == "auto":
-        return
+        return None
     target = address.split("://", 1)[-1]
     host, _, port = target.rpartition(":")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host  # [::1]:PORT
-    if not host or not port.isdigit():
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise WorkerError(f"{address!r} is not valid; valid: HOST:PORT, ray://HOST:PORT or auto", field="ray_address")
+    return host, int(port)
+
+
+def probe(address: str, timeout_s: float) -> None:
+    """Fail fast, naming the option, if nothing answers at ``address``."""
+    parsed = parse_address(address)
+    if parsed is None:
+        return
+    host, port = parsed
     try:
-        with socket.create_connection((host, int(port)), timeout=timeout_s):
+        with socket.create_connection((host, port), timeout=timeout_s):
             pass
     except OSError as exc:
         raise WorkerError(
