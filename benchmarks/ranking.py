@@ -19,7 +19,7 @@ workers of the feature, recorded in a store — the benchmark is also its load t
   over the front and the hypervolume of the trained front vs the inherited one.
 * ``parallel``: subnets fine-tuned per hour with 1 and with 2 Ray workers on this machine.
 
-Prints one table per mode and writes every raw result to ``OUT/ranking.json``. Supernets are trained
+Prints one table per mode and writes every raw result to ``OUT/ranking-MODE.json``. Supernets are trained
 (or resumed) under ``OUT`` unless given. ``--quick`` shrinks everything (tiny supernets, a few subnets,
 one or two epochs) to check that the script runs; its numbers mean nothing.
 
@@ -139,7 +139,7 @@ def supernet(out: Path, task: str, name: str, epochs: int, overrides: dict[str, 
     """Train (or resume, or reuse) the supernet ``name`` of ``task``; returns its checkpoint."""
     recipe = {"epochs": epochs, **overrides}
     tag = hashlib.sha256(json.dumps(overrides, sort_keys=True).encode()).hexdigest()[:6] if overrides else "default"
-    path = out / f"{name}-{epochs}ep-{tag}{'-tiny' if tiny else ''}.pt"
+    path = out / f"{name}-{recipe['epochs']}ep-{tag}{'-tiny' if tiny else ''}.pt"
     if path.exists() and load_supernet(path).complete:
         return path
     space = None
@@ -524,8 +524,9 @@ def main() -> None:
             results["parallel"] = parallel(digits, sizes, args, storage)
             print_parallel(results["parallel"])
     results["seconds"] = time.perf_counter() - start
-    (args.out / "ranking.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
-    print(f"raw results: {args.out / 'ranking.json'} ({results['seconds']:.0f} s)")
+    raw = args.out / f"ranking-{args.mode}.json"
+    raw.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(f"raw results: {raw} ({results['seconds']:.0f} s)")
 
 
 def print_fidelity(studies: list[dict[str, Any]]) -> None:
