@@ -396,7 +396,10 @@ def print_source(result: dict[str, Any]) -> None:
         f"Linear weights fan-in initialised; {r['epochs']} epochs, batch {r['batch_size']}, AdamW {r['lr']:g} "
         f"(warmup {r['warmup']:g}, cosine), label smoothing {r['label_smoothing']:g}, +-1 px shifts"
     )
-    print(f"   trained in {result['train_seconds']:.1f} s: validation {result['val']:.4f}, test {result['test']:.4f}")
+    how = f"trained in {result['train_seconds']:.1f} s"
+    if "loaded_from" in result:
+        how = f"loaded from {result['loaded_from']}"
+    print(f"   {how}: validation {result['val']:.4f}, test {result['test']:.4f}")
 
 
 # ----------------------------------------------------------------------------- 2. and 4. right after import
@@ -692,6 +695,13 @@ def main() -> None:
         help="TrainConfig override for the pretrained runs only (repeatable), e.g. lr=1e-3",
     )
     parser.add_argument("--json-out", type=Path, default=None, help="write every raw result to this JSON file")
+    parser.add_argument("--save-source", type=Path, default=None, help="save the trained source's state dict here")
+    parser.add_argument(
+        "--source-weights", type=Path, default=None, help="load the source from this state dict instead of training it"
+    )
+    parser.add_argument(
+        "--scratch-json", type=Path, default=None, help="reuse the from-scratch curve of an earlier --json-out"
+    )
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     if args.pretrained_epochs is not None:
@@ -712,7 +722,17 @@ def main() -> None:
     space = default_space(task.spec)
     timm = require("timm")
     model = fan_in_init(timm_model(timm, SOURCE_SETTINGS, args.seed, ln_eps=space.ln_eps), args.seed)
-    source_run = train_source(model, task, SourceRecipe(epochs=sizes.source_epochs, seed=args.seed), device)
+    if args.source_weights is not None:  # a source trained before (its training time is not known here)
+        model.load_state_dict(torch.load(args.source_weights, map_location="cpu", weights_only=True))
+        model.eval()
+        recipe = asdict(SourceRecipe(epochs=sizes.source_epochs, seed=args.seed))
+        source_run = {"recipe": recipe, "train_seconds": 0.0, "loaded_from": str(args.source_weights)}
+        source_run |= {"val": _eval(model, task.val, device), "test": _eval(model, task.test, device)}
+        model.cpu()
+    else:
+        source_run = train_source(model, task, SourceRecipe(epochs=sizes.source_epochs, seed=args.seed), device)
+    if args.save_source is not None:
+        torch.save(model.state_dict(), args.save_source)
     print_source(source_run)
     source = load_timm(model)
     check_space(space, source.info)  # the default digits space spans exactly this model
@@ -752,7 +772,10 @@ def main() -> None:
             rrt,
         )
         curve = partial(run_curve, space=space, configs=randoms, directory=directory, device=args.device)
-        scratch = curve("from-scratch", settings=scratch_settings, init=None, eval_every=sizes.scratch_eval_every)
+        if args.scratch_json is not None:  # the same from-scratch run, measured before on this machine
+            scratch = json.loads(args.scratch_json.read_text())["scratch"]
+        else:
+            scratch = curve("from-scratch", settings=scratch_settings, init=None, eval_every=sizes.scratch_eval_every)
         runs = [
             curve(
                 f"pretrained-{epochs}",

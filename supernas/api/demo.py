@@ -12,8 +12,8 @@ from supernas.api.evaluation import EvaluationSettings
 from supernas.api.exports import ExportRequest, ExportResult, export_search
 from supernas.api.finetune import EpochProgress, FinetuneReport, FinetuneSettings, Selection, finetune_subnets
 from supernas.api.plots import front_plot
+from supernas.api.reports import FrontReport
 from supernas.api.searches import (
-    FrontReport,
     ProgressCallback,
     SearchRequest,
     StartCallback,

@@ -11,12 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from supernas.atomic import atomic_path, check_path_name, check_writable
 from supernas.errors import SearchError
 from supernas.search.objectives import METRICS
 from supernas.search.pareto import nondominated
 from supernas.store import EvaluationStatus, Store
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
@@ -268,7 +273,7 @@ def _label(metric: str) -> str:
     return f"{metric} ({'lower' if _sign(metric) > 0 else 'higher'} is better)"
 
 
-def _figure():  # type: ignore[no-untyped-def]
+def _figure() -> tuple[Figure, Axes]:
     import matplotlib
 
     matplotlib.use("Agg")

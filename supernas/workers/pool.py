@@ -40,7 +40,8 @@ class PoolSettings:
     cpus_per_worker: float = 1.0  # CPUs reserved by each actor
     gpus_per_worker: float | None = None  # GPU share per actor; None: 0.25 if the cluster has GPUs, else 0
     eval_timeout_s: float = 300.0  # one evaluation longer than this fails and restarts its actor
-    schedule_timeout_s: float = 60.0  # actors not started by then mean the request cannot be met
+    schedule_timeout_s: float = 60.0  # actors not started by then mean the request cannot be met...
+    start_timeout_s: float = 600.0  # ...unless the cluster has their resources: then they are slow to start
     max_restarts: int = 3  # restarts of a crashed actor
     latency: LatencySettings = field(default_factory=LatencySettings)
 
@@ -201,19 +202,34 @@ class EvaluationPool:
         self.devices = self._wait_ready(gpus)
 
     def _wait_ready(self, gpus: float) -> list[str]:
+        """Wait for every actor to load the payload. Actors the cluster cannot place fail after
+        ``schedule_timeout_s``; actors it can place but that start slowly (a busy machine) get
+        ``start_timeout_s``."""
+        count, cpus = len(self.actors), self.settings.cpus_per_worker
+        loads = [a.load.remote(self.shared) for a in self.actors]
         try:
-            loads = [a.load.remote(self.shared) for a in self.actors]
             return ray.get(loads, timeout=self.settings.schedule_timeout_s)
         except GetTimeoutError:
-            self.close()
             have = ray.cluster_resources()
-            raise WorkerError(
-                f"{len(self.actors)} of {self.settings.cpus_per_worker:g} CPUs (`cpus_per_worker`) and "
-                f"{gpus:g} GPUs (`gpus_per_worker`) each could not be scheduled within "
-                f"{self.settings.schedule_timeout_s:g} s; the cluster has {have.get('CPU', 0):g} CPUs and "
-                f"{have.get('GPU', 0):g} GPUs",
-                field="workers",
-            ) from None
+            fits = have.get("CPU", 0) >= count * cpus and have.get("GPU", 0) >= count * gpus
+        if fits:
+            rest = max(0.0, self.settings.start_timeout_s - self.settings.schedule_timeout_s)
+            try:
+                return ray.get(loads, timeout=rest)
+            except GetTimeoutError:
+                self.close()
+                raise WorkerError(
+                    f"{count} workers did not start within {self.settings.start_timeout_s:g} s although the "
+                    "cluster has their resources; the machine is overloaded: valid: fewer `workers`, or retry",
+                    field="workers",
+                ) from None
+        self.close()
+        raise WorkerError(
+            f"{count} of {cpus:g} CPUs (`cpus_per_worker`) and {gpus:g} GPUs (`gpus_per_worker`) each could not "
+            f"be scheduled within {self.settings.schedule_timeout_s:g} s; the cluster has {have.get('CPU', 0):g} "
+            f"CPUs and {have.get('GPU', 0):g} GPUs",
+            field="workers",
+        )
 
     def evaluate(self, configs: list[dict[str, Any]], metrics: list[str]) -> Iterator[PoolResult]:
         """Evaluate every config; yield each result as soon as it is ready (any order)."""
