@@ -131,6 +131,16 @@ def test_unschedulable_requests_fail_fast_with_the_option_named(setup) -> None: 
     assert time.monotonic() - start < 30
 
 
+def test_actors_slower_to_start_than_the_schedule_timeout_are_waited_for_when_they_fit(setup) -> None:  # type: ignore[no-untyped-def]
+    _, net, val = setup
+    settings = PoolSettings(workers=1, gpus_per_worker=0, schedule_timeout_s=0.001, start_timeout_s=120)
+    pool = EvaluationPool(make_payload(net, val), settings)  # no actor loads a payload within 1 ms
+    try:
+        assert len(pool.devices) == 1
+    finally:
+        pool.close()
+
+
 def test_an_evaluation_past_its_timeout_is_reported_failed(setup) -> None:  # type: ignore[no-untyped-def]
     space, net, val = setup
     slow = LatencySettings(batch_size=1, warmup=0, repeats=2000)
