@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv (if missing) with PyTorch and supernas with its dev extras. Idempotent.
+# Create .venv (if missing) with PyTorch and supernas with its test and optional extras. Idempotent.
+# --core: supernas and its required dependencies only (what `scripts/supernas` needs: a faster first run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -14,4 +15,8 @@ fi
 # The extras pull torchvision; pin it (and torch) to the installed torch's release so pip never swaps torch.
 TORCH=$(.venv/bin/python -c "import torch; print(torch.__version__.split('+')[0])")
 MINOR=$(echo "$TORCH" | cut -d. -f2)
-.venv/bin/python -m pip install -q -e ".[dev,onnx,html,timm,hf]" "torch==$TORCH" "torchvision==0.$((MINOR + 15)).*"
+if [ "${1:-}" = "--core" ]; then
+  .venv/bin/python -m pip install -q -e . "torch==$TORCH"
+else
+  .venv/bin/python -m pip install -q -e ".[dev,onnx,html,timm,hf]" "torch==$TORCH" "torchvision==0.$((MINOR + 15)).*"
+fi
