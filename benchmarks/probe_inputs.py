@@ -122,6 +122,14 @@ CHECKPOINT = Values(("ckpt/garbage.pt", "ckpt/nan-weights.pt", "ckpt/directory.p
 EXECUTOR = Choice(("ray", "local"))
 DEVICE = Choice(("auto", "cpu", "cuda"))
 ADDRESS = Values(("nohost", "127.0.0.1:1", "127.0.0.1:99999", "ray://", ":80", UNICODE))
+EXECUTION = {  # the evaluation options `search` and `finetune` share
+    "--executor": EXECUTOR,
+    "--workers": Int(0, 4096),
+    "--cpus-per-worker": Real(0.0),
+    "--gpus-per-worker": Real(0.0, exclusive=False),
+    "--ray-address": ADDRESS,
+    "--device": DEVICE,
+}
 SEED = Int(0, 2**32 - 1)
 FLAG = "flag"  # a boolean flag: --flag=value is refused
 
@@ -187,12 +195,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], dict[str, object]]] = {  # command ->
             "--name": Values(("", LONG, "a\nb", " s", "s")),
             "--sampler": Choice(("nsga2", "tpe")),
             "--storage": STORAGE_WRITE,
-            "--executor": EXECUTOR,
-            "--workers": Int(0, 4096),
-            "--cpus-per-worker": Real(0.0),
-            "--gpus-per-worker": Real(0.0, exclusive=False),
-            "--ray-address": ADDRESS,
-            "--device": DEVICE,
+            **EXECUTION,
             "--latency-batch": Int(1, 65_536),
             "--json": FLAG,
         },
@@ -251,12 +254,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], dict[str, object]]] = {  # command ->
             "--lr": Real(0.0, 10.0),
             "--kd-weight": Real(0.0, 1.0, exclusive=False),
             "--seed": SEED,
-            "--executor": EXECUTOR,
-            "--workers": Int(0, 4096),
-            "--cpus-per-worker": Real(0.0),
-            "--gpus-per-worker": Real(0.0, exclusive=False),
-            "--ray-address": ADDRESS,
-            "--device": DEVICE,
+            **EXECUTION,
             "--dir": Values(("notes.txt", "notes.txt/x", f"{UNWRITABLE}/x", "/proc", LONG)),
             "--storage": STORAGE_READ,
             "--front": FLAG,

@@ -87,6 +87,21 @@ def run_cli(
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
+def completed_evaluations(url: str, search: str) -> int:
+    """COMPLETE evaluations of ``search`` in the store at ``url``; 0 while the store or search does not exist yet
+    (for polling a search another process runs)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from supernas.errors import SupernasError
+    from supernas.store import EvaluationStatus, Store
+
+    try:
+        with Store.open(url) as store:
+            return store.count_evaluations(search)[EvaluationStatus.COMPLETE]
+    except (SupernasError, SQLAlchemyError):  # not created yet, or busy mid-write
+        return 0
+
+
 SYNTHETIC_SPACE = SearchSpace(
     depth=(1, 2, 3),
     embed_dim=(16, 24, 32),

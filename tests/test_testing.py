@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from supernas.search import EvalResult
@@ -16,6 +17,7 @@ from supernas.testing import (
     SYNTHETIC_SPACE,
     SYNTHETIC_SPEC,
     SyntheticEvaluator,
+    completed_evaluations,
     maybe_crash,
     run_cli,
     start_cli,
@@ -87,3 +89,19 @@ def test_start_cli_passes_the_environment(tmp_path: Path) -> None:
     assert proc.returncode == 2 and out == "" and "none.db" in err and not (tmp_path / "none.db").exists()
     with pytest.raises(subprocess.TimeoutExpired):
         run_cli("--help", cwd=tmp_path, timeout=0.001)
+
+
+def test_completed_evaluations_counts_completes_and_is_0_before_the_store_or_search_exists(tmp_path: Path) -> None:
+    from supernas.search_space import sample
+    from supernas.store import Store
+
+    url = f"sqlite:///{tmp_path / 'poll.db'}"
+    assert completed_evaluations(url, "s") == 0  # no database yet
+    configs = [sample(SYNTHETIC_SPACE, np.random.default_rng(seed)) for seed in range(3)]
+    with Store.open(url, create=True) as store:
+        assert completed_evaluations(url, "s") == 0  # no search yet
+        store.create_search("s", "random", [{"name": "accuracy", "direction": "max"}], [], 3, 3, 0)
+        store.add_pending("s", 0, [(c.arch_id, c.to_dict(), None) for c in configs])
+        for c in configs[:2]:
+            store.complete("s", c.arch_id, synthetic_metrics(SYNTHETIC_SPACE, SYNTHETIC_SPEC, c))
+    assert completed_evaluations(url, "s") == 2

@@ -13,17 +13,9 @@ from typer.testing import CliRunner
 
 from supernas.cli.main import app
 from supernas.store import Store
-from supernas.testing import run_cli, start_cli
+from supernas.testing import completed_evaluations, run_cli, start_cli
 
 SEARCH = ["--objectives", "accuracy,params", "--budget", "40", "--batch", "4", "--executor", "local"]
-
-
-def completed(url: str, name: str) -> int:
-    try:
-        with Store.open(url) as store:
-            return store.count_evaluations(name)["COMPLETE"]
-    except Exception:
-        return 0
 
 
 @pytest.mark.slow
@@ -50,9 +42,9 @@ def test_kill_and_resume_five_times_loses_and_duplicates_nothing(tmp_path: Path,
         proc = (
             start_cli(*args, cwd=tmp_path) if kills == 0 else start_cli("resume", "k", "--storage", url, cwd=tmp_path)
         )
-        before = completed(url, "k")
+        before = completed_evaluations(url, "k")
         deadline = time.monotonic() + 120
-        while completed(url, "k") <= before and proc.poll() is None and time.monotonic() < deadline:
+        while completed_evaluations(url, "k") <= before and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(float(rng.uniform(0.0, 0.5)))
         if proc.poll() is not None:
@@ -80,7 +72,7 @@ def test_pareto_show_while_a_search_writes(tmp_path: Path, tiny_checkpoint: Path
     proc = start_cli(
         "search", "--supernet", str(tiny_checkpoint), *SEARCH, "--name", "live", "--storage", url, cwd=tmp_path
     )
-    while completed(url, "live") == 0 and proc.poll() is None:
+    while completed_evaluations(url, "live") == 0 and proc.poll() is None:
         time.sleep(0.05)
     reads = 0
     while proc.poll() is None:

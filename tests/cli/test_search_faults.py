@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from supernas.store import Store
-from supernas.testing import run_cli, start_cli
+from supernas.testing import completed_evaluations, run_cli, start_cli
 
 QUICK = [
     "--objectives",
@@ -29,14 +29,6 @@ QUICK = [
     "--strategy",
     "random",
 ]
-
-
-def completed(url: str, name: str) -> int:
-    try:
-        with Store.open(url) as store:
-            return store.count_evaluations(name)["COMPLETE"]
-    except Exception:
-        return 0
 
 
 def owner(db: Path, search: str) -> str:
@@ -62,7 +54,7 @@ def test_two_concurrent_resumes_one_is_refused_and_nothing_is_measured_twice(
     first = start_cli(
         "search", "--supernet", str(tiny_checkpoint), *QUICK, "--name", "k", "--storage", url, cwd=tmp_path
     )
-    wait_for(lambda: completed(url, "k") >= 4, first)
+    wait_for(lambda: completed_evaluations(url, "k") >= 4, first)
     first.send_signal(signal.SIGKILL)
     first.wait()
     a = start_cli("resume", "k", "--storage", url, cwd=tmp_path)
@@ -106,7 +98,7 @@ def test_sigterm_interrupts_a_search_and_resume_ends_like_an_uninterrupted_run(
     assert reference.returncode == 0, reference.stderr
     url = f"sqlite:///{tmp_path / 'term.db'}"
     proc = start_cli("search", *common, "--name", "t", "--storage", url, cwd=tmp_path)
-    wait_for(lambda: completed(url, "t") >= 4, proc)
+    wait_for(lambda: completed_evaluations(url, "t") >= 4, proc)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143 and err.strip().splitlines()[-1].startswith("Error: interrupted by SIGTERM"), err
@@ -134,7 +126,7 @@ def test_a_database_deleted_mid_search_stops_it_with_exit_1(tmp_path: Path, tiny
         f"sqlite:///{db}",
         cwd=tmp_path,
     )
-    wait_for(lambda: completed(f"sqlite:///{db}", "g") >= 4, proc)
+    wait_for(lambda: completed_evaluations(f"sqlite:///{db}", "g") >= 4, proc)
     for path in tmp_path.glob("gone.db*"):
         path.unlink()
     out, err = proc.communicate(timeout=120)
