@@ -18,7 +18,8 @@ from supernas.supernet.model import Supernet
 
 def _linear_from(params: fn.LinearParams) -> nn.Linear:
     out_dim, in_dim = params.weight.shape
-    layer = nn.Linear(in_dim, out_dim, bias=params.bias is not None)
+    like = {"device": params.weight.device, "dtype": params.weight.dtype}  # built where the supernet lives
+    layer = nn.Linear(in_dim, out_dim, bias=params.bias is not None, **like)
     with torch.no_grad():
         layer.weight.copy_(params.weight)
         if params.bias is not None:
@@ -27,7 +28,7 @@ def _linear_from(params: fn.LinearParams) -> nn.Linear:
 
 
 def _norm_from(params: tuple[Tensor, Tensor], eps: float) -> nn.LayerNorm:
-    norm = nn.LayerNorm(params[0].shape[0], eps=eps)
+    norm = nn.LayerNorm(params[0].shape[0], eps=eps, device=params[0].device, dtype=params[0].dtype)
     with torch.no_grad():
         norm.weight.copy_(params[0])
         norm.bias.copy_(params[1])
@@ -79,8 +80,8 @@ class LoRA(nn.Module):
 
     def __init__(self, a: Tensor, b: Tensor) -> None:
         super().__init__()
-        self.down = nn.Linear(a.shape[1], a.shape[0], bias=False)
-        self.up = nn.Linear(b.shape[1], b.shape[0], bias=False)
+        self.down = nn.Linear(a.shape[1], a.shape[0], bias=False, device=a.device, dtype=a.dtype)
+        self.up = nn.Linear(b.shape[1], b.shape[0], bias=False, device=b.device, dtype=b.dtype)
         with torch.no_grad():
             self.down.weight.copy_(a)
             self.up.weight.copy_(b)

@@ -109,6 +109,7 @@ def test_resume_refuses_a_recorded_checkpoint_that_changed(searched: tuple[Path,
 
 def test_the_trained_front_and_exports_of_trained_weights(searched: tuple[Path, str]) -> None:
     root, url = searched
+    finetune_subnets("s", Selection(top=2), _settings(root), storage=url)  # trains nothing if an earlier test did
     with Store.open(url) as store:
         report = trained_front(store, "s")
         trained = {t.arch_id: t for t in store.trainings("s", TrainingStatus.COMPLETE) if t.init == "inherited"}

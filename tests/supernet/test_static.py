@@ -66,6 +66,20 @@ def test_extracted_subnets_match_supernet_params_and_macs(space: SearchSpace, di
             assert abs(_flop_macs(static, x[:1]) - expected.macs) <= 0.01 * expected.macs
 
 
+def test_extracted_subnets_live_on_the_supernets_device_and_dtype(space: SearchSpace, digits_spec: InputSpec) -> None:
+    # A CUDA supernet must give CUDA subnets (evaluation actors feed them CUDA inputs). The meta device stands in
+    # for a GPU here: any tensor built on the CPU by default would show up as a CPU tensor.
+    config = _configs(space, 1, seed=5)[0]
+    on_meta = extract(_trained_looking(space, digits_spec).to("meta"), config)
+    assert {t.device.type for t in [*on_meta.parameters(), *on_meta.buffers()]} == {"meta"}
+    wide = _trained_looking(space, digits_spec).double()
+    static = extract(wide, config)
+    assert {p.dtype for p in static.parameters()} == {torch.float64}
+    x = torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    with torch.no_grad():
+        assert (wide(x, config) - static(x)).abs().max().item() <= 1e-12
+
+
 def test_sequence_inputs(digits_spec: InputSpec) -> None:
     spec = InputSpec("sequence", (12, 3), 4)
     space = SearchSpace(depth=(2, 3), reduction_layers=(1,), loops=(1, 2), patch_size=2)
