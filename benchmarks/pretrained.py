@@ -570,18 +570,20 @@ def first_reach(points: list[dict[str, Any]], key: str, target: float) -> dict[s
 
 
 def time_to_quality(scratch: dict[str, Any], pretrained: dict[str, Any], source_seconds: float) -> dict[str, Any]:
-    """When the pretrained run first reaches each from-scratch final value, as shares of the scratch wall time."""
+    """When the pretrained run first reaches each from-scratch final value, and the first checkpoint that holds all
+    three at once (one a user could stop at), as shares of the from-scratch wall time."""
     final = scratch["points"][-1]
     wall = scratch["train_seconds"]
     rows = []
-    for key in ("largest", "smallest", "median_random"):
+    keys = ("largest", "smallest", "median_random")
+    for key in keys:
         reach = first_reach(pretrained["points"], key, final[key])
         rows.append(
             {"metric": key, "target": final[key], "pretrained_final": pretrained["points"][-1][key], "reach": reach}
         )
-    reached = [r["reach"] for r in rows if r["reach"] is not None]
-    every = max(reached, key=lambda r: r["seconds"]) if len(reached) == len(rows) else None
-    rows.append({"metric": "all three", "target": None, "pretrained_final": None, "reach": every})
+    at_once = next((p for p in pretrained["points"] if all(p[k] >= final[k] for k in keys)), None)
+    every = None if at_once is None else {"epoch": at_once["epoch"], "seconds": at_once["seconds"]}
+    rows.append({"metric": "all three", "target": None, "pretrained_final": None, "reach": every})  # one checkpoint
     for row in rows:
         reach = row["reach"]
         row["share"] = None if reach is None else reach["seconds"] / wall
