@@ -225,11 +225,12 @@ class Store:
         engine = _engine(url, create)
         store = cls(engine, url)
         try:
-            upgrade = _check_schema(engine, url, create)
-            if create and store._file is not None:
-                _enable_wal(engine)
-            if upgrade:
-                migrations.upgrade(engine)
+            with _creating(store._file if create else None):  # one process at a time creates or migrates
+                upgrade = _check_schema(engine, url, create)
+                if create and store._file is not None:
+                    _enable_wal(engine)
+                if upgrade:
+                    migrations.upgrade(engine)
         except SQLAlchemyError as exc:
             engine.dispose()
             raise _unusable(url, exc) from None
@@ -958,6 +959,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+@contextmanager
+def _creating(path: Path | None) -> Iterator[None]:
+    """Hold an exclusive advisory lock (``flock``) on the SQLite file ``path`` while its schema is checked,
+    created or migrated, so that two processes opening a new database at once do not see each other's
+    half-made schema. ``flock`` locks do not interact with SQLite's own (``fcntl``) locks."""
+    if path is None or os.name != "posix":
+        yield
+        return
+    import fcntl
+
+    with open(path, "ab") as handle:  # creates the (empty) file, as opening it with create=True does anyway
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _enable_wal(engine: Engine) -> None:

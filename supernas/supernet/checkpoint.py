@@ -123,6 +123,15 @@ def load_supernet(path: str | Path) -> LoadedSupernet:
     )
 
 
+def _reason(exc: Exception, limit: int = 200) -> str:
+    """The first informative line of ``exc`` (torch's ``load_state_dict`` error starts with a heading line)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].startswith("Error(s) in loading state_dict"):
+        lines = lines[1:]
+    reason = lines[0] if lines else type(exc).__name__
+    return reason if len(reason) <= limit else reason[: limit - 1] + "…"
+
+
 def supernet_of(state: dict[str, Any], path: str | Path) -> Supernet:
     """The supernet of a checkpoint's ``state`` (read from ``path``), checked: its space and input spec are
     valid, its weights fit them exactly and are finite."""
@@ -134,8 +143,7 @@ def supernet_of(state: dict[str, Any], path: str | Path) -> Supernet:
     except SupernasError as exc:
         raise CheckpointError(f"checkpoint {str(path)!r} holds an invalid space or input spec: {exc}") from None
     except (RuntimeError, KeyError, TypeError, ValueError, AttributeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CheckpointError(f"checkpoint {str(path)!r} weights do not fit its space ({reason})") from None
+        raise CheckpointError(f"checkpoint {str(path)!r} weights do not fit its space ({_reason(exc)})") from None
     bad = next((name for name, t in supernet.state_dict().items() if not torch.isfinite(t).all()), None)
     if bad is not None:
         raise CheckpointError(

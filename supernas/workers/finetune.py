@@ -189,13 +189,30 @@ def run_trainings(
         def __init__(self, sink: TrainingSink | None) -> None:
             self.sink = sink
             self.seen: dict[str, tuple[str, int]] = {}  # label -> its latest (worker, from_epoch)
+            self.unsaved: dict[str, dict[str, Any]] = {}  # label -> its epoch result whose checkpoint Tune saves
 
         def __getstate__(self) -> dict[str, Any]:
-            return {"sink": None, "seen": {}}
+            return {"sink": None, "seen": {}, "unsaved": {}}
 
         def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any) -> None:
-            assert self.sink is not None
-            _dispatch(self.sink, trial.config["job"]["label"], result, self.seen)
+            # An epoch is recorded only once Tune holds its checkpoint (on_checkpoint): a trial killed in
+            # between restarts from the previous checkpoint, which is then the last one recorded.
+            label = trial.config["job"]["label"]
+            if result.get("event") == "epoch":
+                self.unsaved[label] = result
+            else:
+                self._flush(label)
+                assert self.sink is not None
+                _dispatch(self.sink, label, result, self.seen)
+
+        def on_checkpoint(self, iteration: int, trials: list[Any], trial: Any, checkpoint: Any, **info: Any) -> None:
+            self._flush(trial.config["job"]["label"])
+
+        def _flush(self, label: str) -> None:
+            result = self.unsaved.pop(label, None)
+            if result is not None:
+                assert self.sink is not None
+                _dispatch(self.sink, label, result, self.seen)
 
         def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
             assert self.sink is not None

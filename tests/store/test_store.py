@@ -6,7 +6,9 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -201,3 +203,24 @@ def test_readers_never_see_locks_or_half_written_rows(store: Store, tmp_path: Pa
             assert (row.metrics is not None) == (row.status == "COMPLETE")
     assert writer.wait(timeout=60) == 0
     assert reader.count_evaluations("s")["COMPLETE"] == 150
+
+
+def test_openers_racing_to_create_a_new_database_all_succeed(tmp_path: Path) -> None:
+    # Without the creation lock, openers saw each other's half-made schema ("holds a database of something
+    # else (tables alembic_version)") or ran the migrations twice ("table supernets already exists").
+    for attempt in range(3):
+        url = f"sqlite:///{tmp_path / f'race-{attempt}.db'}"
+        start = threading.Barrier(6)
+
+        def open_and_close(_: int, url: str = url, start: threading.Barrier = start) -> str | None:
+            start.wait()
+            try:
+                Store.open(url, create=True).close()
+            except StorageError as exc:
+                return str(exc)
+            return None
+
+        with ThreadPoolExecutor(6) as pool:
+            assert [e for e in pool.map(open_and_close, range(6)) if e] == []
+        with Store.open(url) as store:
+            assert current_revision(store.engine) == head_revision()
