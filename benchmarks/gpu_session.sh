@@ -26,3 +26,5 @@ since tune
 timeout 120 $PY -m pytest -q -p no:cacheprovider -n 4 --dist loadscope --timeout 100 tests/supernet \
     tests/workers/test_pool.py tests/api/test_finetune.py 2>&1 | tail -40 | tee "$OUT/tests.log"
 since tests
+timeout 40 $PY benchmarks/gpu_profile.py >"$OUT/profile.log" 2>&1; grep "==" "$OUT/profile.log"
+since profile

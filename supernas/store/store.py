@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from supernas.atomic import check_path_name, check_writable
 from supernas.errors import LeaseLostError, SearchBusyError, StorageError, StorageLostError
 from supernas.store import migrations
 from supernas.store.models import (
+    Base,
     EvaluationRow,
     EvaluationStatus,
     ExportRow,
@@ -37,6 +39,8 @@ from supernas.store.models import (
 DEFAULT_URL = "sqlite:///supernas.db"
 URL_HELP = "sqlite:///PATH or any SQLAlchemy URL"
 BUSY_TIMEOUT_MS = 30_000
+CREATION_WAIT_S = 10.0  # how long to wait for another process creating the same new database
+CREATION_POLL_S = 0.05  # how often to look again meanwhile
 
 
 @dataclass(frozen=True)
@@ -225,12 +229,7 @@ class Store:
         engine = _engine(url, create)
         store = cls(engine, url)
         try:
-            with _creating(store._file if create else None):  # one process at a time creates or migrates
-                upgrade = _check_schema(engine, url, create)
-                if create and store._file is not None:
-                    _enable_wal(engine)
-                if upgrade:
-                    migrations.upgrade(engine)
+            _create_or_check(engine, url, create, store._file is not None)
         except SQLAlchemyError as exc:
             engine.dispose()
             raise _unusable(url, exc) from None
@@ -961,30 +960,40 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-@contextmanager
-def _creating(path: Path | None) -> Iterator[None]:
-    """Hold an exclusive advisory lock (``flock``) on the SQLite file ``path`` while its schema is checked,
-    created or migrated, so that two processes opening a new database at once do not see each other's
-    half-made schema. ``flock`` locks do not interact with SQLite's own (``fcntl``) locks."""
-    if path is None or os.name != "posix":
-        yield
-        return
-    import fcntl
-
-    with open(path, "ab") as handle:  # creates the (empty) file, as opening it with create=True does anyway
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 def _enable_wal(engine: Engine) -> None:
     """Put a SQLite database this process may write in WAL mode (kept in the file), checked."""
     with engine.connect() as connection:
         mode = connection.exec_driver_sql("PRAGMA journal_mode=WAL").scalar()
     if str(mode).lower() != "wal":
         raise StorageError(f"SQLite refused WAL journal mode (got {mode!r}); is the file on a network disk?")
+
+
+def _create_or_check(engine: Engine, url: str, create: bool, is_file: bool) -> None:
+    """Check the schema and (with ``create``) create or migrate it. Another process creating the same new
+    database at the same moment shows a half-made schema of supernas's own tables, or makes a second
+    migration fail on a table it has just created: then wait for it and check again."""
+    deadline = time.monotonic() + CREATION_WAIT_S
+    while True:
+        try:
+            upgrade = _check_schema(engine, url, create)
+            if create and is_file:
+                _enable_wal(engine)
+            if upgrade:
+                migrations.upgrade(engine)
+            return
+        except (StorageError, SQLAlchemyError):
+            if not (create and _being_created(engine)) or time.monotonic() > deadline:
+                raise
+            time.sleep(CREATION_POLL_S)
+
+
+def _being_created(engine: Engine) -> bool:
+    """Whether the database looks like one another process is creating: only supernas's tables (or its schema
+    version's), and no schema version yet, or already the newest."""
+    tables = set(inspect(engine).get_table_names())
+    if not tables or not tables <= {*Base.metadata.tables, "alembic_version"}:
+        return False
+    return migrations.current_revision(engine) in (None, migrations.head_revision())
 
 
 def _check_schema(engine: Engine, url: str, create: bool) -> bool:

@@ -206,8 +206,8 @@ def test_readers_never_see_locks_or_half_written_rows(store: Store, tmp_path: Pa
 
 
 def test_openers_racing_to_create_a_new_database_all_succeed(tmp_path: Path) -> None:
-    # Without the creation lock, openers saw each other's half-made schema ("holds a database of something
-    # else (tables alembic_version)") or ran the migrations twice ("table supernets already exists").
+    # Openers used to see each other's half-made schema ("holds a database of something else (tables
+    # alembic_version)") or run the migrations twice ("table supernets already exists"); now they wait for it.
     for attempt in range(3):
         url = f"sqlite:///{tmp_path / f'race-{attempt}.db'}"
         start = threading.Barrier(6)
@@ -224,3 +224,15 @@ def test_openers_racing_to_create_a_new_database_all_succeed(tmp_path: Path) -> 
             assert [e for e in pool.map(open_and_close, range(6)) if e] == []
         with Store.open(url) as store:
             assert current_revision(store.engine) == head_revision()
+
+
+def test_processes_racing_to_create_a_new_database_all_succeed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    start_at = time.time() + 3  # every process imports first, then all open at the same moment
+    code = f"import time; from supernas.store import Store; time.sleep(max(0, {start_at} - time.time())); "
+    code += f"Store.open({url!r}, create=True).close()"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, errors
+    with Store.open(url) as store:
+        assert current_revision(store.engine) == head_revision()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 HERE = Path(__file__).parent
+_UPGRADING = threading.Lock()  # Alembic's command context is process-global: one upgrade per process at a time
 
 
 def _config(engine: Engine | None = None) -> Config:
@@ -40,4 +42,5 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database behind ``engine`` to ``revision``."""
-    command.upgrade(_config(engine), revision)
+    with _UPGRADING:
+        command.upgrade(_config(engine), revision)
