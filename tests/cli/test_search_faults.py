@@ -4,6 +4,8 @@ database, and where a started Ray cluster listens (issue 13)."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -142,8 +144,30 @@ def test_a_started_ray_cluster_listens_on_localhost_only(ray_cluster) -> None:  
     if shutil.which("ss") is None:
         pytest.skip("ss (iproute2) is not installed")
     listening = subprocess.run(["ss", "-ltnp"], capture_output=True, text=True, check=True).stdout.splitlines()
-    ray_lines = [line for line in listening if any(k in line for k in ("gcs_server", "raylet", "ray::"))]
+    ours = _descendants(os.getpid())  # this session's cluster only, not the processes of other tests running now
+    ray_lines = [
+        line
+        for line in listening
+        if any(k in line for k in ("gcs_server", "raylet", "ray::"))
+        and any(int(pid) in ours for pid in re.findall(r"pid=(\d+)", line))
+    ]
     assert ray_lines, listening
     for line in ray_lines:
         local = line.split()[3]
         assert local.startswith(("127.0.0.1:", "[::ffff:127.0.0.1]:")), line
+
+
+def _descendants(root: int) -> set[int]:
+    """Process ids of ``root``'s children, their children and so on (from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, ...
+        except OSError:
+            continue  # the process ended meanwhile
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
