@@ -6,6 +6,7 @@ import functools
 import signal
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 from types import FrameType
 from typing import Any
 
@@ -21,6 +22,23 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"supernas {version('supernas')}")  # the installed distribution's: supernas.__version__
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Neural architecture search over a five-axis weight-sharing transformer supernet."""
+
+
 app.add_typer(space_cmds.app, name="space")
 app.add_typer(db_cmds.app, name="db")
 train_cmds.register(app)
@@ -56,8 +74,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     except typer.Abort:
         return fail("aborted", 1).exit_code
     except typer.TyperException as exc:  # click's usage errors: typer would draw a boxed panel
-        if type(exc).__name__ == "NoArgsIsHelpError":  # no command given: show the help
-            print(exc.format_message(), file=sys.stderr)  # type: ignore[attr-defined]
+        if type(exc).__name__ == "NoArgsIsHelpError":  # no command given: the help (typer >= 0.13 printed it)
+            message = exc.format_message()  # type: ignore[attr-defined]
+            if message:
+                print(message, file=sys.stderr)
             return 2
         return fail(exc.format_message(), getattr(exc, "exit_code", 2)).exit_code  # type: ignore[attr-defined]
     return result if isinstance(result, int) else 0

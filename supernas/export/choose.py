@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from supernas.errors import ExportError
-from supernas.search.objectives import parse_objectives, to_minimization
+from supernas.search.objectives import METRICS, to_minimization
 
 
 def knee(rows: Sequence[Mapping[str, Any]], objectives: Sequence[Mapping[str, str]]) -> int:
-    """Index of the front member closest to the ideal point after min-max normalising each objective.
+    """Index of the front member closest to the ideal point after min-max normalising each objective
+    (each in the direction ``objectives`` give, as stored with the search).
 
     With two objectives this is the point where trading one for the other stops paying:
     the member nearest the (best accuracy, best latency) corner of the normalised front.
     """
     if not rows:
         raise ExportError("the search has no measured front yet; run or resume it first")
-    parsed = parse_objectives([o["name"] for o in objectives])
-    F = to_minimization([r["metrics"] for r in rows], parsed)  # (n, k), lower is better
+    stored = [replace(METRICS[o["name"]], direction=o["direction"]) for o in objectives]  # as the search ran
+    F = to_minimization([r["metrics"] for r in rows], stored)  # (n, k), lower is better
     span = F.max(axis=0) - F.min(axis=0)
     normalised = (F - F.min(axis=0)) / np.where(span > 0, span, 1.0)
     return int(np.argmin(np.linalg.norm(normalised, axis=1)))

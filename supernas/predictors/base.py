@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import copy
 from typing import ClassVar, TypeVar
 
 import numpy as np
@@ -24,7 +25,8 @@ class Predictor(abc.ABC):
       Python RNGs are neither read nor changed.
     * ``fit(X, y)`` takes ``X`` of shape (n, d) with finite numbers and ``y`` of
       shape (n,) with finite numbers, n ≥ 2; it replaces any earlier fit, leaves
-      ``X`` and ``y`` unchanged and returns the predictor itself.
+      ``X`` and ``y`` unchanged and returns the predictor itself. A fit that
+      raises leaves the predictor as it was before the call.
     * ``predict(X)`` takes ``X`` of shape (m, d), the d of the fit, and returns
       the m predicted means as float64.
     * ``predict_with_std(X)`` returns ``(mean, std)``: ``std`` is a float64 array
@@ -51,8 +53,12 @@ class Predictor(abc.ABC):
     def fit(self: P, X: np.ndarray, y: np.ndarray) -> P:
         """Fit on rows ``X`` and targets ``y``; returns ``self``."""
         X, y = check_xy(X, y)
-        self._width = None
-        self._fit(X, y)
+        before = copy.deepcopy(self.__dict__)
+        try:
+            self._fit(X, y)
+        except BaseException:
+            self.__dict__ = before  # a refused or failed fit changes nothing
+            raise
         self._width = X.shape[1]
         return self
 

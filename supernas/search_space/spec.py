@@ -65,4 +65,8 @@ class InputSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InputSpec:
-        return cls(kind=data["kind"], shape=tuple(int(s) for s in data["shape"]), num_classes=int(data["num_classes"]))
+        """The spec ``to_dict`` wrote; values are checked as they are, never converted (8.9 is not a size)."""
+        shape = data["shape"]
+        if not isinstance(shape, (list, tuple)):
+            raise SearchSpaceError(f"input shape {shape!r} is not a list of dimensions; valid: e.g. [1, 8, 8]")
+        return cls(kind=data["kind"], shape=tuple(shape), num_classes=data["num_classes"])

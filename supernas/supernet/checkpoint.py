@@ -37,6 +37,8 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """The raw contents of a checkpoint, checked for format and required keys."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {str(path)!r} is a directory; pass the file `supernas train` wrote")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist; pass the output file of `supernas train`")
     try:
@@ -45,7 +47,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # any failure to parse the file (torch raises many kinds on corrupt bytes)
         raise CheckpointError(
-            f"checkpoint {str(path)!r} is corrupt or not a supernas checkpoint ({_load_failure(exc)})"
+            f"checkpoint {str(path)!r} is corrupt or not a supernas checkpoint ({load_failure(path, exc)})"
         ) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         found = state.get("format") if isinstance(state, dict) else type(state).__name__
@@ -83,14 +85,23 @@ def _is(value: object, kind: type) -> bool:
     return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
 
 
-def _load_failure(exc: BaseException) -> str:
-    """Why torch refused a file, in one line, without torch's advice to load it unsafely."""
+def load_failure(path: Path, exc: BaseException) -> str:
+    """Why torch refused the file at ``path``, in one line, without torch's advice to load it unsafely."""
+    with path.open("rb") as file:
+        head = file.read(len(ZIP_MAGIC))
+    if not head:
+        return "the file is empty"
+    if head != ZIP_MAGIC:  # torch tries any other bytes as a legacy pickle and blames weights_only
+        return "it is not the zip archive torch.save writes"
     text = str(exc)
     if "weights only load failed" in text.lower() or "weights_only" in text:
         return "it holds Python objects beyond tensors and plain data, which supernas never unpickles"
-    if isinstance(exc, LookupError) or not text:  # a bare key or index says nothing on its own
-        return f"{type(exc).__name__} {text}".strip()
-    return text.splitlines()[0]
+    if isinstance(exc, OSError) or not text:  # e.g. "[Errno 22] Invalid argument" when a member ends early
+        return "a zip archive that is truncated or damaged"
+    return f"a zip archive that is truncated or damaged: {text.splitlines()[0].split('. ')[0]}"  # advice follows". "
+
+
+ZIP_MAGIC = b"PK\x03\x04"  # the first bytes of every file torch.save writes (a zip archive)
 
 
 @dataclass(frozen=True)

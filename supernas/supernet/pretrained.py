@@ -43,6 +43,7 @@ from supernas.search_space.config import largest
 from supernas.search_space.space import SearchSpace
 from supernas.search_space.spec import InputSpec
 from supernas.supernet import functional as fn
+from supernas.supernet.checkpoint import load_failure
 from supernas.supernet.model import Supernet
 from supernas.supernet.ops import ElasticLayerNorm, ElasticLinear
 from supernas.supernet.recursion import LINEARS, BlockWeights, RecursionInit, SharedInit, init_recursion
@@ -289,6 +290,10 @@ def read_state_dict(state: Mapping[str, Tensor] | str | Path) -> Mapping[str, Te
     """A state dict given as a mapping, a ``.safetensors`` file or a ``torch.save`` file (``weights_only``)."""
     if isinstance(state, (str, Path)):
         path = Path(state)
+        if path.is_dir():
+            raise CheckpointError(
+                f"{str(path)!r} is a directory; valid: a .safetensors or torch.save file", field="state_dict"
+            )
         if not path.is_file():
             raise CheckpointError(f"file {str(path)!r} does not exist", field="state_dict")
         try:
@@ -299,7 +304,10 @@ def read_state_dict(state: Mapping[str, Tensor] | str | Path) -> Mapping[str, Te
                     warnings.simplefilter("ignore")
                     loaded = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # any failure to parse the file: corrupt bytes raise many kinds
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if path.suffix == ".safetensors":
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            else:
+                reason = load_failure(path, exc)
             raise CheckpointError(f"file {str(path)!r} cannot be read ({reason})", field="state_dict") from None
     else:
         loaded = state

@@ -1,4 +1,4 @@
-"""``supernas export``, ``pareto plot``, ``status --plot`` and ``demo``: success paths, JSON, bad input."""
+"""``supernas export``, ``pareto plot`` and ``status --plot``: success paths, JSON, bad input."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 from supernas.cli.main import app
 from supernas.export import load
 from supernas.store import Store
-from supernas.testing import run_cli
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -159,40 +158,3 @@ def test_plot_bad_input(searched: Path, args: list[str], needle: str, monkeypatc
     assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
     assert needle in result.stderr
     assert sorted(p.name for p in searched.iterdir()) == before
-
-
-@pytest.mark.slow
-def test_demo_runs_end_to_end_and_leaves_its_files(tmp_path: Path) -> None:
-    result = run_cli(
-        "demo", "--epochs", "1", "--budget", "20", "--executor", "local", "--finetune-epochs", "1", cwd=tmp_path
-    )
-    assert result.returncode == 0, result.stderr
-    for stage in ("[1/4]", "[2/4]", "[3/4]", "[4/4]"):
-        assert stage in result.stderr
-    assert (tmp_path / "front.png").read_bytes()[:8] == PNG
-    assert {"model.pt2", "model.safetensors", "metrics.json"} <= {p.name for p in (tmp_path / "export").iterdir()}
-    assert "supernas pareto show demo" in result.stdout
-    with Store.open(f"sqlite:///{tmp_path / 'supernas.db'}") as store:
-        assert store.count_evaluations("demo")["COMPLETE"] == 20 and len(store.exports("demo")) == 1
-        (training,) = store.trainings("demo")  # the knee, fine-tuned for one epoch, is what was exported
-        assert training.status == "COMPLETE" and len(training.curve) == 1
-        assert store.exports("demo")[0].metrics["weights"]["source"] == "trained"
-    assert "Fine-tuning the knee for 1 epochs" in result.stderr
-
-
-@pytest.mark.parametrize(
-    ("args", "needle"),
-    [
-        (["--dir", "missing"], "--dir 'missing' is not an existing directory"),
-        (["--epochs", "0"], "epochs 0 is out of range"),
-        (["--budget", "5"], "--budget 5 is smaller than --batch 10"),
-        (["--executor", "gpu"], "--executor 'gpu' is not valid; valid: ray, local"),
-        (["--finetune-epochs", "-1"], "--finetune-epochs -1 is out of range; valid: an integer in 0..1000 (0: skip)"),
-    ],
-)
-def test_demo_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], needle: str) -> None:
-    monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(app, ["demo", *args])
-    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
-    assert needle in result.stderr
-    assert list(tmp_path.iterdir()) == []

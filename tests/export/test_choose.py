@@ -32,6 +32,8 @@ def test_knee_follows_each_objective_direction() -> None:
     assert knee(rows, ACC_LAT) == 2  # were accuracy minimised, b would be nearest the corner
     assert knee(rows, LAT_ACC) == 2  # the order of the objectives does not matter
     assert knee([_row("only", 0.1, 99.0)], ACC_LAT) == 0
+    accuracy_minimised = [{"name": "accuracy", "direction": "min"}, ACC_LAT[1]]
+    assert knee(rows, accuracy_minimised) == 1  # the stored direction decides, not the metric registry
 
 
 def test_knee_with_a_constant_objective_picks_the_best_in_the_other() -> None:

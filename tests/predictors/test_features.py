@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from supernas.errors import SearchError
-from supernas.predictors import COST_NAMES, AnalyticPredictor, FeatureEncoder
+from supernas.predictors import FeatureEncoder
 from supernas.search_space import (
     InputSpec,
     SearchSpace,
@@ -100,22 +100,3 @@ def test_the_cache_stays_bounded(space: SearchSpace, spec: InputSpec, data: Synt
         rows = slice(start, start + 25)
         np.testing.assert_array_equal(encoder.transform(data.genomes[rows]), data.features[rows])
         assert len(encoder._cache) <= 40
-
-
-@pytest.mark.parametrize("objective", COST_NAMES)
-def test_analytic_predictor_equals_costs_exactly(
-    encoder: FeatureEncoder, data: Synthetic, space: SearchSpace, spec: InputSpec, objective: str
-) -> None:
-    predictor = AnalyticPredictor(encoder, objective)
-    mean, std = predictor.predict_with_std(data.genomes)
-    expected = [getattr(costs(space, c, spec), objective) for c in data.configs]
-    assert mean.tolist() == expected
-    assert std is not None and not std.any()
-    assert predictor.fit(data.genomes[:10], np.zeros(10)).predict(data.genomes[:3]).tolist() == expected[:3]
-
-
-def test_analytic_predictor_rejects_unknown_costs_and_feature_rows(encoder: FeatureEncoder, data: Synthetic) -> None:
-    with pytest.raises(SearchError, match="no analytic cost 'latency'; valid: params, macs, model_bytes"):
-        AnalyticPredictor(encoder, "latency")
-    with pytest.raises(SearchError, match="52 columns; it was fitted on 35"):
-        AnalyticPredictor(encoder, "macs").predict(data.features)

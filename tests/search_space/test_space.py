@@ -87,12 +87,3 @@ def test_default_space_picks_a_fitting_patch_size() -> None:
 def test_patch_size_must_divide_the_input() -> None:
     with pytest.raises(SearchSpaceError, match=r"patch_size 3 does not divide the input .*valid: 1, 2, 4, 8"):
         SearchSpace(patch_size=3).check_input(InputSpec("image", (1, 8, 8), 10))
-
-
-def test_input_spec_validation() -> None:
-    with pytest.raises(SearchSpaceError, match="valid: image, sequence"):
-        InputSpec("video", (1, 2, 3), 10)  # type: ignore[arg-type]
-    with pytest.raises(SearchSpaceError, match="expected 3 positive dimensions"):
-        InputSpec("image", (8, 8), 10)
-    with pytest.raises(SearchSpaceError, match="at least 2"):
-        InputSpec("image", (1, 8, 8), 1)

@@ -92,20 +92,41 @@ def test_save_creates_parents_replaces_atomically_and_leaves_no_temporary_files(
 
 
 def test_missing_and_directory_paths_are_refused(tmp_path: Path) -> None:
-    for path in (tmp_path / "none.pt", tmp_path):
-        message = _refusal(path)
-        assert message == f"checkpoint {str(path)!r} does not exist; pass the output file of `supernas train`"
+    missing = tmp_path / "none.pt"
+    assert _refusal(missing) == f"checkpoint {str(missing)!r} does not exist; pass the output file of `supernas train`"
+    assert _refusal(tmp_path) == f"checkpoint {str(tmp_path)!r} is a directory; pass the file `supernas train` wrote"
 
 
-@pytest.mark.parametrize("keep", [0, 10, 0.5])
-def test_empty_truncated_and_garbled_files_are_refused(supernet: Supernet, tmp_path: Path, keep: float) -> None:
+@pytest.mark.parametrize(
+    ("keep", "reason"),
+    [
+        (0, "the file is empty"),
+        (3, "it is not the zip archive torch.save writes"),  # "PK\x03" of the 4-byte zip signature
+        (10, "a zip archive that is truncated or damaged: PytorchStreamReader failed reading zip archive: not a ZIP"),
+        (100, "a zip archive that is truncated or damaged: PytorchStreamReader failed reading zip archive: failed "),
+        (-10, "a zip archive that is truncated or damaged: PytorchStreamReader failed reading zip archive: failed "),
+        (0.5, "a zip archive that is truncated or damaged)"),  # torch reads a member past the end: an OSError
+    ],
+)
+def test_empty_truncated_and_garbled_files_are_refused(
+    supernet: Supernet, tmp_path: Path, keep: float, reason: str
+) -> None:
     save_checkpoint(tmp_path / "full.pt", _state(supernet))
     data = (tmp_path / "full.pt").read_bytes()
     cut = tmp_path / "cut.pt"
     cut.write_bytes(data[: int(keep * len(data)) if isinstance(keep, float) else keep])
     message = _refusal(cut)
-    assert message.startswith(f"checkpoint {str(cut)!r} is corrupt or not a supernas checkpoint (")
-    assert message.endswith(")")
+    assert message.startswith(f"checkpoint {str(cut)!r} is corrupt or not a supernas checkpoint ({reason}")
+    assert message.endswith(")") and "Errno" not in message and "miniz" not in message
+
+
+def test_a_file_of_other_bytes_is_not_a_zip_archive(tmp_path: Path) -> None:
+    path = tmp_path / "notes.pt"
+    path.write_text("hello, this is text\n")
+    assert _refusal(path) == (
+        f"checkpoint {str(path)!r} is corrupt or not a supernas checkpoint "
+        "(it is not the zip archive torch.save writes)"
+    )
 
 
 def test_pickled_python_objects_are_refused_without_unpickling(tmp_path: Path) -> None:

@@ -297,6 +297,13 @@ def test_state_dicts_that_do_not_fit_are_refused(timm: ModuleType, tmp_path: Pat
     corrupt = tmp_path / "corrupt.safetensors"
     corrupt.write_bytes(b"not safetensors")
     one_line_error(lambda: load_timm(model, state_dict=corrupt), "cannot be read")
+    text = tmp_path / "notes.pt"
+    text.write_text("a text file")
+    one_line_error(lambda: load_timm(model, state_dict=text), "cannot be read (it is not the zip archive torch.save")
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(saved.read_bytes()[:-10])
+    one_line_error(lambda: load_timm(model, state_dict=truncated), "(a zip archive that is truncated or damaged")
+    one_line_error(lambda: load_timm(model, state_dict=tmp_path), "is a directory; valid: a .safetensors or torch.save")
     one_line_error(lambda: load_timm(model, state_dict={"cls_token": 1}), "state_dict is not a mapping of")  # type: ignore[dict-item]
     untouched = model.state_dict()["cls_token"].clone()
     load_timm(model, state_dict=tiny_timm(timm, seed=5).state_dict())

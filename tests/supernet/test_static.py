@@ -10,7 +10,6 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from supernas.errors import SearchSpaceError
 from supernas.search_space import InputSpec, SearchSpace, SubnetConfig, costs, largest, sample, token_counts
 from supernas.supernet import Supernet, extract, functional as fn
 
@@ -125,41 +124,6 @@ def test_shared_blocks_stay_shared(space: SearchSpace, digits_spec: InputSpec) -
     flat = extract(net, largest(space))
     block_params = sum(p.numel() for p in static.blocks.parameters())
     assert block_params * 3 == sum(p.numel() for p in flat.blocks.parameters())
-
-
-def test_quantization_changes_the_output_but_not_the_shape(space: SearchSpace, digits_spec: InputSpec) -> None:
-    net = _trained_looking(space, digits_spec)
-    x = torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(5))
-    fp = largest(space)
-    q4 = replace(fp, weight_bits=(4,) * 6, act_bits=(8,) * 6)
-    with torch.no_grad():
-        assert (net(x, fp) - net(x, q4)).abs().max() > 1e-4
-
-
-def test_straight_through_gradients_reach_quantized_weights(space: SearchSpace, digits_spec: InputSpec) -> None:
-    net = Supernet(space, digits_spec, torch.Generator().manual_seed(0))
-    config = replace(largest(space), weight_bits=(4,) * 6, act_bits=(8,) * 6)
-    net(torch.randn(2, 1, 8, 8), config).sum().backward()
-    grad = net.blocks[0].qkv.weight.grad
-    assert grad is not None and grad.abs().sum() > 0
-
-
-def test_same_generator_same_weights(space: SearchSpace, digits_spec: InputSpec) -> None:
-    a = Supernet(space, digits_spec, torch.Generator().manual_seed(4)).state_dict()
-    b = Supernet(space, digits_spec, torch.Generator().manual_seed(4)).state_dict()
-    c = Supernet(space, digits_spec, torch.Generator().manual_seed(5)).state_dict()
-    assert all(torch.equal(a[k], b[k]) for k in a)
-    assert not all(torch.equal(a[k], c[k]) for k in a)
-
-
-def test_bad_inputs_raise(space: SearchSpace, digits_spec: InputSpec) -> None:
-    net = Supernet(space, digits_spec)
-    with pytest.raises(SearchSpaceError, match=r"valid: \(batch, 1, 8, 8\)"):
-        net(torch.zeros(2, 1, 6, 6), largest(space))
-    with pytest.raises(SearchSpaceError, match="'embed_dim': 40 is not in the space"):
-        net(torch.zeros(2, 1, 8, 8), replace(largest(space), embed_dim=40))
-    with pytest.raises(SearchSpaceError, match="attention width: 200 requested but the supernet holds 64"):
-        net.blocks[0].qkv.sliced(64, 600)
 
 
 def test_layernorm_epsilon_comes_from_the_space_and_survives_extraction(digits_spec: InputSpec) -> None:
