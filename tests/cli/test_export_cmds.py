@@ -98,33 +98,6 @@ def test_export_rank_onnx_and_int8(searched: Path) -> None:
     assert abs(exported["test_accuracy"] - exported["fake_quant_test_accuracy"]) <= 0.02
 
 
-@pytest.mark.parametrize(
-    ("args", "needle"),
-    [
-        (["s", "--out", "x"], "choose exactly one of --rank K, --arch ARCH_ID, --knee"),
-        (["s", "--rank", "99", "--out", "x"], "--rank 99 is out of range"),
-        (["s", "--rank", "0", "--out", "x"], "--rank 0 is out of range"),
-        (["s", "--knee", "--weights", "trained", "--out", "x"], "--weights 'trained' is not available"),
-        (["s", "--arch", "nope", "--out", "x"], "--arch 'nope' is not a completed evaluation"),
-        (["s", "--knee", "--format", "tflite", "--out", "x"], "--format 'tflite' is not valid"),
-        (["s", "--knee", "--int8", "--format", "onnx", "--out", "x"], "--int8 works with --format safetensors only"),
-        (["nope", "--knee", "--out", "x"], "unknown search 'nope'"),
-        (["s", "--knee", "--out", "tiny.pt"], "already exists and is not an empty directory"),
-        (["s", "--knee", "--out", "x", "--storage", "sqlite:///missing.db"], "does not exist"),
-    ],
-)
-def test_export_bad_input_is_one_line_exit_2_and_writes_nothing(
-    searched: Path, args: list[str], needle: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(searched)
-    before, exports = sorted(p.name for p in searched.iterdir()), _exports(searched)
-    result = CliRunner().invoke(app, ["export", *args])
-    assert result.exit_code == 2, result.output
-    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
-    assert needle in result.stderr
-    assert sorted(p.name for p in searched.iterdir()) == before and _exports(searched) == exports
-
-
 def test_pareto_plot_and_status_plot(searched: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(searched)
     runner = CliRunner()
