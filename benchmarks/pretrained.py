@@ -33,7 +33,7 @@ torch thread count (``--threads``) and explicit seeds:
 nothing) and prints an estimate of the full-size wall time from its own per-epoch timings.
 
 Run: ``.venv/bin/python benchmarks/pretrained.py [--quick] [--threads 2] [--json-out FILE]
-[--pretrained-epochs 30 60] [--pretrained-setting KEY=VALUE ...]``
+[--pretrained-epochs 30 60] [--pretrained-setting KEY=VALUE ...] [--pretrained-recipe E:KEY=VALUE,... ...]``
 """
 
 from __future__ import annotations
@@ -654,7 +654,7 @@ def estimate_full(measured: dict[str, Any], sizes: Sizes) -> float:
     scratch, runs = measured["scratch"], measured["pretrained"]
     source = measured["source"]["train_seconds"] / sizes.source_epochs * FULL.source_epochs
     train = scratch["train_seconds"] / sizes.scratch_epochs * FULL.scratch_epochs
-    per_pretrained_epoch = sum(r["train_seconds"] for r in runs) / sum(sizes.pretrained_epochs)
+    per_pretrained_epoch = sum(r["train_seconds"] for r in runs) / sum(r["settings"]["epochs"] for r in runs)
     train += per_pretrained_epoch * sum(FULL.pretrained_epochs)
     evaluated = sum(len(r["points"]) for r in (scratch, *runs)) * (sizes.random_subnets + 2)
     per_subnet = sum(r["eval_seconds"] for r in (scratch, *runs)) / evaluated
@@ -673,6 +673,13 @@ def parse_setting(text: str) -> tuple[str, Any]:
         return key, json.loads(value)
     except json.JSONDecodeError:
         return key, value
+
+
+def parse_recipe(text: str) -> tuple[int, dict[str, Any]]:
+    epochs, _, overrides = text.partition(":")
+    if not epochs.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not EPOCHS:KEY=VALUE,...")
+    return int(epochs), dict(parse_setting(item) for item in overrides.split(",") if item)
 
 
 def main() -> None:
@@ -695,6 +702,14 @@ def main() -> None:
         default=[],
         metavar="KEY=VALUE",
         help="TrainConfig override for the pretrained runs only (repeatable), e.g. lr=1e-3",
+    )
+    parser.add_argument(
+        "--pretrained-recipe",
+        type=parse_recipe,
+        action="append",
+        default=[],
+        metavar="EPOCHS:KEY=VALUE,...",
+        help="one more pretrained run with its own overrides (repeatable), e.g. 40:lr=8e-3,random_subnets=2",
     )
     parser.add_argument("--json-out", type=Path, default=None, help="write every raw result to this JSON file")
     parser.add_argument("--save-source", type=Path, default=None, help="save the trained source's state dict here")
@@ -778,14 +793,15 @@ def main() -> None:
             scratch = json.loads(args.scratch_json.read_text())["scratch"]
         else:
             scratch = curve("from-scratch", settings=scratch_settings, init=None, eval_every=sizes.scratch_eval_every)
+        recipes = [(epochs, {}) for epochs in sizes.pretrained_epochs] + args.pretrained_recipe
         runs = [
             curve(
-                f"pretrained-{epochs}",
-                settings={**pretrained_settings, "epochs": epochs},
+                "-".join(["pretrained", str(epochs), *(f"{k}={v}" for k, v in overrides.items())]),
+                settings={**pretrained_settings, **overrides, "epochs": epochs},
                 init=source,
                 eval_every=sizes.pretrained_eval_every,
             )
-            for epochs in sizes.pretrained_epochs
+            for epochs, overrides in recipes
         ]
     summaries = [time_to_quality(scratch, run, source_run["train_seconds"]) for run in runs]
     print_time_to_quality(scratch, runs, summaries)

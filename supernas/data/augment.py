@@ -24,6 +24,7 @@ from supernas.errors import TrainingError
 from supernas.search_space.spec import InputKind, InputSpec
 
 AUGMENT_MODES = ("auto", "none", "shift", "crop-flip")
+MAX_SHIFT = 1  # pixels (steps) ``shift`` moves an example by at most
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,20 @@ def crop_padding(spec: InputSpec) -> int:
     return max(1, min(spec.shape[1:]) // 8)
 
 
+def augment_pad(mode: str, spec: InputSpec) -> int:
+    """The padding concrete ``mode`` draws with for inputs of ``spec`` (``AugmentDraw.pad``)."""
+    if mode == "crop-flip":
+        return crop_padding(spec)
+    return MAX_SHIFT if mode == "shift" else 0
+
+
 def draw(
     mode: str,
     n: int,
     shape: tuple[int, ...],
     kind: InputKind,
     generator: torch.Generator,
-    max_shift: int = 1,
+    max_shift: int = MAX_SHIFT,
     noise: float = 0.05,
     pad: int = 0,
 ) -> AugmentDraw:
@@ -113,7 +121,9 @@ def _windows(padded: Tensor, offsets: Tensor, size: torch.Size) -> Tensor:
     return padded.transpose(1, 2)[batch[:, None], steps].transpose(1, 2).contiguous()  # (B, C, L)
 
 
-def augment(x: Tensor, kind: InputKind, generator: torch.Generator, max_shift: int = 1, noise: float = 0.05) -> Tensor:
+def augment(
+    x: Tensor, kind: InputKind, generator: torch.Generator, max_shift: int = MAX_SHIFT, noise: float = 0.05
+) -> Tensor:
     """A copy of ``x`` with every example shifted by up to ``max_shift`` pixels (or steps).
 
     Borders are filled by replicating the edge. Sequences also get Gaussian noise of

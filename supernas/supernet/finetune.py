@@ -37,10 +37,11 @@ from torch import Tensor, nn
 
 from supernas.atomic import atomic_path
 from supernas.data import Split, TaskData
-from supernas.data.augment import AUGMENT_MODES, apply, crop_padding, draw, resolve_mode
+from supernas.data.augment import AUGMENT_MODES, AugmentDraw, apply, augment_pad, crop_padding, draw, resolve_mode
 from supernas.errors import CheckpointError, TrainingDivergedError, TrainingError, choices_text
 from supernas.search_space import SubnetConfig, largest
 from supernas.supernet.checkpoint import file_sha256
+from supernas.supernet.distill import TeacherTable, worth_a_table
 from supernas.supernet.measure import LatencySettings, accuracy, latency_ms
 from supernas.supernet.model import Supernet
 from supernas.supernet.static import StaticSubnet, extract
@@ -129,6 +130,10 @@ class SubnetTrainer:
         self.task, self.config, self.device = task, config, device
         self.model = model.to(device).train()
         self.teacher = None if teacher is None else teacher.to(device).eval()
+        self.teacher_table: TeacherTable | None = (
+            None  # the teacher's outputs for every training example, when that pays
+        )
+        self._table_decided = False  # whether run_epoch has decided on teacher_table
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.steps_per_epoch = math.ceil(len(task.train) / config.batch_size)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
@@ -157,11 +162,12 @@ class SubnetTrainer:
         train, spec, size = self.task.train, self.task.spec, self.config.batch_size
         order = torch.randperm(len(train), generator=self.generator)
         batches = [order[step * size : (step + 1) * size] for step in range(self.steps_per_epoch)]
+        self._decide_table()
         losses = []
         for step, (rows, x) in enumerate(zip(batches, train.batches(batches, 0, self.device.type == "cuda"))):
             choices = draw(self.augment_mode, len(rows), spec.shape, spec.kind, self.generator, pad=self.crop_padding)
             x = apply(x.to(self.device, non_blocking=True), spec.kind, choices)  # (B, ...)
-            losses.append(self._step(x, train.y[rows].to(self.device), step))
+            losses.append(self._step(x, train.y[rows].to(self.device), self._teacher_probs(x, rows, choices), step))
         self.epoch += 1
         record = FinetuneEpoch(
             epoch=self.epoch,
@@ -173,15 +179,34 @@ class SubnetTrainer:
         self.history.append(record)
         return record
 
-    def _step(self, x: Tensor, y: Tensor, step: int) -> float:
+    def _decide_table(self) -> None:
+        """Build ``teacher_table`` once per run when it costs less than the teacher passes it saves."""
+        if self._table_decided or self.teacher is None or self.config.kd_weight == 0:
+            return
+        self._table_decided = True
+        spec, pad = self.task.spec, augment_pad(self.augment_mode, self.task.spec)
+        if worth_a_table(self.task.train, spec, self.augment_mode, pad, self.config.epochs - self.epoch):
+            self.teacher_table = TeacherTable.build(
+                self.teacher, self.task.train, spec, self.augment_mode, pad, self.device, self._autocast
+            )
+
+    @torch.no_grad()
+    def _teacher_probs(self, x: Tensor, rows: Tensor, choices: AugmentDraw) -> Tensor | None:
+        """The teacher's probabilities for ``x`` (examples ``rows`` augmented with ``choices``), or None."""
+        if self.teacher is None or self.config.kd_weight == 0:
+            return None
+        if self.teacher_table is not None:
+            return self.teacher_table.lookup(rows, choices)
+        with self._autocast():
+            return self.teacher(x).float().softmax(dim=-1)  # (B, K)
+
+    def _step(self, x: Tensor, y: Tensor, soft_targets: Tensor | None, step: int) -> float:
         cfg = self.config
         self.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
             logits = self.model(x).float()  # (B, K)
             loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
-            if self.teacher is not None and cfg.kd_weight > 0:
-                with torch.no_grad():
-                    soft_targets = self.teacher(x).float().softmax(dim=-1)  # (B, K)
+            if soft_targets is not None:  # (B, K) the teacher's probabilities
                 soft = F.kl_div(logits.log_softmax(dim=-1), soft_targets, reduction="batchmean")
                 loss = (1 - cfg.kd_weight) * loss + cfg.kd_weight * soft
         if not torch.isfinite(loss):

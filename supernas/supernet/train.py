@@ -34,10 +34,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from supernas.data import Split, TaskData, check_loader_workers, default_loader_workers
-from supernas.data.augment import apply, crop_padding, draw, resolve_mode
+from supernas.data.augment import AugmentDraw, apply, augment_pad, crop_padding, draw, resolve_mode
 from supernas.errors import TrainingDivergedError, TrainingError
 from supernas.search_space import SearchSpace, SubnetConfig, largest, sample, smallest
 from supernas.supernet.checkpoint import read_checkpoint, save_checkpoint
+from supernas.supernet.distill import TeacherTable, worth_a_table
 from supernas.supernet.model import Supernet
 
 
@@ -161,6 +162,8 @@ class Trainer:
         weights_gen = torch.Generator().manual_seed(config.seed)
         self.supernet = Supernet(space, task.spec, weights_gen).to(device)
         self.teacher: Supernet | None = None  # a frozen source model every subnet distils from (pretrained init)
+        self.teacher_table: TeacherTable | None = None  # its outputs for every training example, when that pays
+        self._table_decided = False  # whether run_epoch has decided on teacher_table
         self.init: dict[str, Any] | None = None  # where a pretrained start came from (provenance, kept in checkpoints)
         self.optimizer = torch.optim.AdamW(self.supernet.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.steps_per_epoch = math.ceil(len(task.train) / config.batch_size)
@@ -188,7 +191,7 @@ class Trainer:
         the largest subnet in training."""
         self.supernet.load_state_dict(weights)
         self.init = dict(provenance)
-        self.teacher = None
+        self.teacher, self.teacher_table, self._table_decided = None, None, False
         if teacher:
             self.teacher = Supernet(self.space, self.task.spec).to(self.device).eval().requires_grad_(False)
             self.teacher.load_state_dict(weights)
@@ -203,11 +206,14 @@ class Trainer:
         inputs = train.batches(
             [rows[a:b] for rows, (a, b) in zip(batches, shares)], self.loader_workers, self.device.type == "cuda"
         )
+        self._decide_table()
         losses = []
         for step, (rows, (a, b), x) in enumerate(zip(batches, shares, inputs)):
             choices = draw(self.augment_mode, len(rows), spec.shape, spec.kind, self.generator, pad=self.crop_padding)
             x = apply(x.to(self.device, non_blocking=True), spec.kind, choices.rows(a, b))  # (b - a, ...)
-            losses.append(self._step(x, train.y[rows[a:b]].to(self.device), (b - a) / len(rows), step + 1))
+            teacher_probs = self._teacher_probs(x, rows[a:b], choices.rows(a, b))  # (b - a, K) or None
+            y = train.y[rows[a:b]].to(self.device)
+            losses.append(self._step(x, y, teacher_probs, (b - a) / len(rows), step + 1))
             if on_step is not None:
                 on_step(self.epoch + 1, step + 1, self.steps_per_epoch)
         self.epoch += 1
@@ -222,18 +228,18 @@ class Trainer:
         self.history.append(record)
         return record
 
-    def _step(self, x: Tensor, y: Tensor, share: float, step: int) -> float:
+    def _step(self, x: Tensor, y: Tensor, teacher_probs: Tensor | None, share: float, step: int) -> float:
         """One sandwich-rule step on this process's ``share`` of the batch; returns the largest subnet's loss.
 
-        With a frozen ``teacher`` (pretrained init) the largest subnet distils from it too, and so do the
-        others; without one, the others distil from the largest subnet (in-place distillation).
+        With a frozen ``teacher`` (pretrained init; its probabilities ``teacher_probs``) the largest subnet
+        distils from it too, and so do the others; without one, the others distil from the largest subnet
+        (in-place distillation).
         """
         cfg = self.config
         self.optimizer.zero_grad(set_to_none=True)
         students = [smallest(self.space)] + [sample(self.space, self.rng) for _ in range(cfg.random_subnets)]
         loss = torch.zeros((), device=self.device)
         if len(x):  # a process may get no rows of a batch smaller than the world
-            teacher_probs = self._teacher_probs(x)  # (B, K) or None
             with self._autocast():
                 largest_logits = self.supernet(x, largest(self.space)).float()  # (B, K)
                 loss = F.cross_entropy(largest_logits, y, label_smoothing=cfg.label_smoothing)
@@ -265,10 +271,32 @@ class Trainer:
         soft = F.kl_div(logits.log_softmax(dim=-1), soft_targets, reduction="batchmean")
         return (1 - self.config.kd_weight) * hard + self.config.kd_weight * soft
 
+    def _decide_table(self) -> None:
+        """Build ``teacher_table`` once per run when it costs less than the teacher passes it saves."""
+        if self._table_decided or self.teacher is None:
+            return
+        self._table_decided = True
+        spec, pad = self.task.spec, augment_pad(self.augment_mode, self.task.spec)
+        passes = (self.config.epochs - self.epoch) / self.world.size  # teacher passes per example from here
+        if worth_a_table(self.task.train, spec, self.augment_mode, pad, passes):
+            teacher = self.teacher
+            self.teacher_table = TeacherTable.build(
+                lambda x: teacher(x, largest(self.space)),
+                self.task.train,
+                spec,
+                self.augment_mode,
+                pad,
+                self.device,
+                self._autocast,
+            )
+
     @torch.no_grad()
-    def _teacher_probs(self, x: Tensor) -> Tensor | None:
-        if self.teacher is None:
+    def _teacher_probs(self, x: Tensor, rows: Tensor, choices: AugmentDraw) -> Tensor | None:
+        """The teacher's probabilities for ``x`` (examples ``rows`` augmented with ``choices``), or None."""
+        if self.teacher is None or not len(x):
             return None
+        if self.teacher_table is not None:
+            return self.teacher_table.lookup(rows, choices)
         with self._autocast():
             return self.teacher(x, largest(self.space)).float().softmax(dim=-1)  # (B, K)
 
@@ -371,6 +399,7 @@ class Trainer:
         if "teacher_model" in state:
             self.teacher = Supernet(self.space, self.task.spec).to(self.device).eval().requires_grad_(False)
             self.teacher.load_state_dict(state["teacher_model"])
+            self.teacher_table, self._table_decided = None, False
 
 
 @dataclass(frozen=True)
