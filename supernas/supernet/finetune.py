@@ -37,7 +37,7 @@ from torch import Tensor, nn
 
 from supernas.atomic import atomic_path
 from supernas.data import Split, TaskData
-from supernas.data.augment import AUGMENT_MODES, AugmentDraw, apply, augment_pad, crop_padding, draw, resolve_mode
+from supernas.data.augment import AUGMENT_MODES, AugmentDraw, apply, augment_pad, draw, resolve_mode
 from supernas.errors import CheckpointError, TrainingDivergedError, TrainingError, choices_text
 from supernas.search_space import SubnetConfig, largest
 from supernas.supernet.checkpoint import file_sha256
@@ -130,16 +130,14 @@ class SubnetTrainer:
         self.task, self.config, self.device = task, config, device
         self.model = model.to(device).train()
         self.teacher = None if teacher is None else teacher.to(device).eval()
-        self.teacher_table: TeacherTable | None = (
-            None  # the teacher's outputs for every training example, when that pays
-        )
+        self.teacher_table: TeacherTable | None = None  # the teacher's outputs per example, when that pays
         self._table_decided = False  # whether run_epoch has decided on teacher_table
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.steps_per_epoch = math.ceil(len(task.train) / config.batch_size)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
         self.generator = torch.Generator().manual_seed(config.seed)  # shuffling and augmentation
         self.augment_mode = resolve_mode(config.augment, task.spec)
-        self.crop_padding = crop_padding(task.spec) if self.augment_mode == "crop-flip" else 0
+        self.augment_pad = augment_pad(self.augment_mode, task.spec)  # AugmentDraw.pad of every draw
         self.epoch = 0
         self.history: list[FinetuneEpoch] = []
 
@@ -165,7 +163,7 @@ class SubnetTrainer:
         self._decide_table()
         losses = []
         for step, (rows, x) in enumerate(zip(batches, train.batches(batches, 0, self.device.type == "cuda"))):
-            choices = draw(self.augment_mode, len(rows), spec.shape, spec.kind, self.generator, pad=self.crop_padding)
+            choices = draw(self.augment_mode, len(rows), spec.shape, spec.kind, self.generator, pad=self.augment_pad)
             x = apply(x.to(self.device, non_blocking=True), spec.kind, choices)  # (B, ...)
             losses.append(self._step(x, train.y[rows].to(self.device), self._teacher_probs(x, rows, choices), step))
         self.epoch += 1
@@ -184,7 +182,7 @@ class SubnetTrainer:
         if self._table_decided or self.teacher is None or self.config.kd_weight == 0:
             return
         self._table_decided = True
-        spec, pad = self.task.spec, augment_pad(self.augment_mode, self.task.spec)
+        spec, pad = self.task.spec, self.augment_pad
         if worth_a_table(self.task.train, spec, self.augment_mode, pad, self.config.epochs - self.epoch):
             self.teacher_table = TeacherTable.build(
                 self.teacher, self.task.train, spec, self.augment_mode, pad, self.device, self._autocast

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from supernas.data import Split, TaskData, check_loader_workers, default_loader_workers
-from supernas.data.augment import AugmentDraw, apply, augment_pad, crop_padding, draw, resolve_mode
+from supernas.data.augment import AugmentDraw, apply, augment_pad, draw, resolve_mode
 from supernas.errors import TrainingDivergedError, TrainingError
 from supernas.search_space import SearchSpace, SubnetConfig, largest, sample, smallest
 from supernas.supernet.checkpoint import read_checkpoint, save_checkpoint
@@ -154,7 +154,7 @@ class Trainer:
         self.task, self.space, self.config, self.device = task, space, config, device
         self.augment = augment
         self.augment_mode = resolve_mode(augment, task.spec)
-        self.crop_padding = crop_padding(task.spec) if self.augment_mode == "crop-flip" else 0
+        self.augment_pad = augment_pad(self.augment_mode, task.spec)  # AugmentDraw.pad of every draw
         self.loader_workers = (
             default_loader_workers() if loader_workers is None else check_loader_workers(loader_workers)
         )
@@ -209,7 +209,7 @@ class Trainer:
         self._decide_table()
         losses = []
         for step, (rows, (a, b), x) in enumerate(zip(batches, shares, inputs)):
-            choices = draw(self.augment_mode, len(rows), spec.shape, spec.kind, self.generator, pad=self.crop_padding)
+            choices = draw(self.augment_mode, len(rows), spec.shape, spec.kind, self.generator, pad=self.augment_pad)
             x = apply(x.to(self.device, non_blocking=True), spec.kind, choices.rows(a, b))  # (b - a, ...)
             teacher_probs = self._teacher_probs(x, rows[a:b], choices.rows(a, b))  # (b - a, K) or None
             y = train.y[rows[a:b]].to(self.device)
@@ -276,7 +276,7 @@ class Trainer:
         if self._table_decided or self.teacher is None:
             return
         self._table_decided = True
-        spec, pad = self.task.spec, augment_pad(self.augment_mode, self.task.spec)
+        spec, pad = self.task.spec, self.augment_pad
         passes = (self.config.epochs - self.epoch) / self.world.size  # teacher passes per example from here
         if worth_a_table(self.task.train, spec, self.augment_mode, pad, passes):
             teacher = self.teacher
