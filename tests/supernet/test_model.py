@@ -15,19 +15,9 @@ from supernas.errors import SearchSpaceError
 from supernas.search_space import InputSpec, SearchSpace, SubnetConfig, canonical, largest, sample, smallest
 from supernas.supernet import Supernet, extract
 from supernas.testing import tiny_space as make_tiny_space
+from tests.supernet.test_static import trained_looking
 
 SPEC = InputSpec("image", (1, 8, 8), 10)
-
-
-def _trained_looking(space: SearchSpace, spec: InputSpec, seed: int = 0) -> Supernet:
-    """A supernet whose LoRA adapters are non-zero (they start at zero), so every axis changes the output."""
-    net = Supernet(space, spec, torch.Generator().manual_seed(seed))
-    gen = torch.Generator().manual_seed(seed + 1)
-    with torch.no_grad():
-        for name, param in net.named_parameters():
-            if "lora_b" in name:
-                param.normal_(0.0, 0.05, generator=gen)
-    return net.eval()
 
 
 def _images(batch: int, seed: int = 0) -> torch.Tensor:
@@ -50,7 +40,7 @@ def _every_axis(space: SearchSpace) -> SubnetConfig:
 
 @pytest.fixture(scope="module")
 def tiny_net() -> Supernet:
-    return _trained_looking(make_tiny_space(), SPEC)
+    return trained_looking(make_tiny_space(), SPEC)
 
 
 def _configs(space: SearchSpace) -> list[SubnetConfig]:
@@ -70,7 +60,7 @@ def test_logits_have_one_row_per_example_and_one_column_per_class(tiny_net: Supe
 def test_sequence_inputs_give_logits_per_class() -> None:
     spec = InputSpec("sequence", (12, 3), 4)  # (L, C): 6 tokens of 2 steps
     space = make_tiny_space()
-    net = _trained_looking(space, spec)
+    net = trained_looking(space, spec)
     x = torch.randn(3, 12, 3, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         for config in (largest(space), _every_axis(space)):
@@ -171,7 +161,7 @@ def test_without_shared_blocks_no_layer_runs_an_adapter(tiny_net: Supernet) -> N
 
 
 def test_quantization_changes_the_output_but_not_the_shape(space: SearchSpace, digits_spec: InputSpec) -> None:
-    net = _trained_looking(space, digits_spec)
+    net = trained_looking(space, digits_spec)
     x = torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(5))
     fp = largest(space)
     q4 = replace(fp, weight_bits=(4,) * 6, act_bits=(8,) * 6)

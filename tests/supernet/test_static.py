@@ -14,7 +14,7 @@ from supernas.search_space import InputSpec, SearchSpace, SubnetConfig, costs, l
 from supernas.supernet import Supernet, extract, functional as fn
 
 
-def _trained_looking(space: SearchSpace, spec: InputSpec, seed: int = 0) -> Supernet:
+def trained_looking(space: SearchSpace, spec: InputSpec, seed: int = 0) -> Supernet:
     """A supernet whose LoRA adapters are non-zero, so every axis changes the output."""
     net = Supernet(space, spec, torch.Generator().manual_seed(seed))
     gen = torch.Generator().manual_seed(seed + 1)
@@ -54,7 +54,7 @@ def _flop_macs(module: torch.nn.Module, x: torch.Tensor) -> float:
 
 
 def test_extracted_subnets_match_supernet_params_and_macs(space: SearchSpace, digits_spec: InputSpec) -> None:
-    net = _trained_looking(space, digits_spec)
+    net = trained_looking(space, digits_spec)
     x = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         for config in _configs(space, 100, seed=11):
@@ -69,9 +69,9 @@ def test_extracted_subnets_live_on_the_supernets_device_and_dtype(space: SearchS
     # A CUDA supernet must give CUDA subnets (evaluation actors feed them CUDA inputs). The meta device stands in
     # for a GPU here: any tensor built on the CPU by default would show up as a CPU tensor.
     config = _configs(space, 1, seed=5)[0]
-    on_meta = extract(_trained_looking(space, digits_spec).to("meta"), config)
+    on_meta = extract(trained_looking(space, digits_spec).to("meta"), config)
     assert {t.device.type for t in [*on_meta.parameters(), *on_meta.buffers()]} == {"meta"}
-    wide = _trained_looking(space, digits_spec).double()
+    wide = trained_looking(space, digits_spec).double()
     static = extract(wide, config)
     assert {p.dtype for p in static.parameters()} == {torch.float64}
     x = torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
@@ -82,7 +82,7 @@ def test_extracted_subnets_live_on_the_supernets_device_and_dtype(space: SearchS
 def test_sequence_inputs(digits_spec: InputSpec) -> None:
     spec = InputSpec("sequence", (12, 3), 4)
     space = SearchSpace(depth=(2, 3), reduction_layers=(1,), loops=(1, 2), patch_size=2)
-    net = _trained_looking(space, spec)
+    net = trained_looking(space, spec)
     x = torch.randn(5, 12, 3, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         for config in _configs(space, 10, seed=2):
@@ -96,7 +96,7 @@ def test_sequence_inputs(digits_spec: InputSpec) -> None:
 def test_token_reduction_really_shortens_the_sequence(
     space: SearchSpace, digits_spec: InputSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    net = _trained_looking(space, digits_spec)
+    net = trained_looking(space, digits_spec)
     full = largest(space)
     pruned = replace(full, keep_ratio=(0.5, 0.5))
     lengths: list[int] = []
@@ -116,7 +116,7 @@ def test_token_reduction_really_shortens_the_sequence(
 
 
 def test_shared_blocks_stay_shared(space: SearchSpace, digits_spec: InputSpec) -> None:
-    net = _trained_looking(space, digits_spec)
+    net = trained_looking(space, digits_spec)
     config = replace(largest(space), loops=3)
     static = extract(net, config)
     assert len(static.blocks) == 2 and len(static.layers) == 6
@@ -128,8 +128,8 @@ def test_shared_blocks_stay_shared(space: SearchSpace, digits_spec: InputSpec) -
 
 def test_layernorm_epsilon_comes_from_the_space_and_survives_extraction(digits_spec: InputSpec) -> None:
     wide_eps = SearchSpace(ln_eps=0.5)  # large enough to change every LayerNorm's output
-    net = _trained_looking(wide_eps, digits_spec)
-    default = _trained_looking(SearchSpace(), digits_spec)
+    net = trained_looking(wide_eps, digits_spec)
+    default = trained_looking(SearchSpace(), digits_spec)
     default.load_state_dict(net.state_dict())
     x = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(6))
     config = largest(wide_eps)
