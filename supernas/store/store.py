@@ -989,11 +989,11 @@ def _create_or_check(engine: Engine, url: str, create: bool, is_file: bool) -> N
 
 def _being_created(engine: Engine) -> bool:
     """Whether the database looks like one another process is creating: only supernas's tables (or its schema
-    version's), and no schema version yet, or already the newest."""
+    version's), and no schema version yet or one this supernas knows (the migrations pass through each)."""
     tables = set(inspect(engine).get_table_names())
     if not tables or not tables <= {*Base.metadata.tables, "alembic_version"}:
         return False
-    return migrations.current_revision(engine) in (None, migrations.head_revision())
+    return migrations.current_revision(engine) in {None, *migrations.known_revisions()}
 
 
 def _check_schema(engine: Engine, url: str, create: bool) -> bool:

@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine
 
 from supernas.errors import StorageError
 from supernas.store import Store, TrainingKey, TrainingStatus
-from supernas.store.migrations import current_revision, head_revision
+from supernas.store.migrations import current_revision, head_revision, upgrade
 from supernas.store.models import Base
+from supernas.store.store import _being_created
 
 OBJECTIVES = [{"name": "accuracy", "direction": "max"}, {"name": "params", "direction": "min"}]
 
@@ -224,6 +226,18 @@ def test_openers_racing_to_create_a_new_database_all_succeed(tmp_path: Path) -> 
             assert [e for e in pool.map(open_and_close, range(6)) if e] == []
         with Store.open(url) as store:
             assert current_revision(store.engine) == head_revision()
+
+
+def test_a_database_between_two_migrations_counts_as_being_created(tmp_path: Path) -> None:
+    # Another process's migrations commit one revision at a time: an opener that finds revision 0001 must wait
+    # for the rest, not call the database foreign (a CI run failed so: "holds a database of something else").
+    engine = create_engine(f"sqlite:///{tmp_path / 'midway.db'}")
+    upgrade(engine, "0001")
+    assert current_revision(engine) == "0001" and _being_created(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE notes (text TEXT)")
+    assert not _being_created(engine)  # another program's table: refused at once, as before
+    engine.dispose()
 
 
 def test_processes_racing_to_create_a_new_database_all_succeed(tmp_path: Path) -> None:
