@@ -40,7 +40,8 @@ def supernet_trainer(table: bool, epochs: int) -> Trainer:
     trainer = Trainer(task, space, TrainConfig(epochs=epochs, eval_subnets=0), CPU)
     source = Supernet(space, task.spec, torch.Generator().manual_seed(1)).state_dict()
     trainer.start_from(source, teacher=True, provenance={"source": "benchmark"})
-    trainer._table_decided = not table  # without: the per-step teacher, as when a table does not pay
+    assert trainer.teacher_targets is not None
+    trainer.teacher_targets.use_table = table  # without: the per-step teacher, as when a table does not pay
     return trainer
 
 
@@ -52,7 +53,8 @@ def subnet_trainer(table: bool, epochs: int) -> SubnetTrainer:
     trainer = SubnetTrainer(
         extract(supernet, config), task, FinetuneConfig(epochs=epochs), CPU, extract(supernet, largest(space))
     )
-    trainer._table_decided = not table
+    assert trainer.teacher_targets is not None
+    trainer.teacher_targets.use_table = table
     return trainer
 
 
@@ -62,9 +64,11 @@ def measure(
     make(False, epochs).run_epoch()  # warm-up, not timed: a process's first passes of each shape are slow
     with_table, without = make(True, epochs), make(False, epochs)
     start = time.perf_counter()
-    with_table._decide_table()
+    assert with_table.teacher_targets is not None
+    with_table.teacher_targets.prepare(epochs)
     build = time.perf_counter() - start
-    assert with_table.teacher_table is not None, "the table must pay at this many epochs"
+    table = with_table.teacher_targets.table
+    assert table is not None, "the table must pay at this many epochs"
     seconds: dict[str, list[float]] = {"table": [], "per-step": []}
     losses: dict[str, list[float]] = {"table": [], "per-step": []}
     for _ in range(repeats):
@@ -78,7 +82,7 @@ def measure(
     print(
         f"{name:<9} epoch s, median of {repeats}: table {table_s:.2f}  per-step teacher {step_s:.2f}  "
         f"ratio {table_s / step_s:.3f}  | table built once in {build:.2f} s "
-        f"({tuple(with_table.teacher_table.probs.shape)})  | largest relative loss gap {gap:.1e}"
+        f"({tuple(table.probs.shape)})  | largest relative loss gap {gap:.1e}"
     )
     return {"table": table_s, "per_step": step_s, "build": build, "gap": gap}
 

@@ -6,6 +6,7 @@ augmentation (``none``; ``shift`` of images; ``crop-flip``) a split has ``len(sp
 distinct inputs. When each would otherwise go through the teacher at least :data:`MIN_REUSE` times
 in the epochs left, one pass over all of them (:meth:`TeacherTable.build`) is cheaper than a teacher
 forward pass on every step, and :meth:`TeacherTable.lookup` answers each step by indexing.
+:class:`TeacherTargets` makes that choice for a trainer.
 """
 
 from __future__ import annotations
@@ -117,3 +118,44 @@ class TeacherTable:
             )
         variants = variant_of(choices, len(rows)).to(self.probs.device)
         return self.probs[rows.to(self.probs.device), variants]
+
+
+class TeacherTargets:
+    """A frozen ``teacher``'s probabilities for each training step of one run: looked up in a
+    :class:`TeacherTable`, built by the first :meth:`prepare` when it pays (and ``use_table``), else
+    computed on the step's examples."""
+
+    def __init__(
+        self,
+        teacher: Teacher,
+        split: Split,
+        spec: InputSpec,
+        mode: str,
+        pad: int,
+        device: torch.device,
+        autocast: Callable[[], AbstractContextManager[object]],
+    ) -> None:
+        self.teacher, self.split, self.spec, self.mode, self.pad = teacher, split, spec, mode, pad
+        self.device, self.autocast = device, autocast
+        self.use_table = True  # whether prepare may build a table (False: always the per-step teacher)
+        self.table: TeacherTable | None = None  # built by the first prepare, when it pays
+        self._prepared = False
+
+    def prepare(self, passes: float) -> None:
+        """Decide once, before the first step: build the table when ``passes`` (per-step teacher passes per
+        example left in the run) make it pay."""
+        if self._prepared:
+            return
+        self._prepared = True
+        if self.use_table and worth_a_table(self.split, self.spec, self.mode, self.pad, passes):
+            self.table = TeacherTable.build(
+                self.teacher, self.split, self.spec, self.mode, self.pad, self.device, self.autocast
+            )
+
+    @torch.no_grad()
+    def probs(self, x: Tensor, rows: Tensor, choices: AugmentDraw) -> Tensor:
+        """(B, K) probabilities for ``x``: examples ``rows`` of the split augmented with ``choices``."""
+        if self.table is not None:
+            return self.table.lookup(rows, choices)
+        with self.autocast():
+            return self.teacher(x).float().softmax(dim=-1)

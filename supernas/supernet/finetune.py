@@ -37,11 +37,11 @@ from torch import Tensor, nn
 
 from supernas.atomic import atomic_path
 from supernas.data import Split, TaskData
-from supernas.data.augment import AUGMENT_MODES, AugmentDraw, apply, augment_pad, draw, resolve_mode
+from supernas.data.augment import AUGMENT_MODES, apply, augment_pad, draw, resolve_mode
 from supernas.errors import CheckpointError, TrainingDivergedError, TrainingError, choices_text
 from supernas.search_space import SubnetConfig, largest
 from supernas.supernet.checkpoint import file_sha256
-from supernas.supernet.distill import TeacherTable, worth_a_table
+from supernas.supernet.distill import TeacherTargets
 from supernas.supernet.measure import LatencySettings, accuracy, latency_ms
 from supernas.supernet.model import Supernet
 from supernas.supernet.static import StaticSubnet, extract
@@ -130,14 +130,19 @@ class SubnetTrainer:
         self.task, self.config, self.device = task, config, device
         self.model = model.to(device).train()
         self.teacher = None if teacher is None else teacher.to(device).eval()
-        self.teacher_table: TeacherTable | None = None  # the teacher's outputs per example, when that pays
-        self._table_decided = False  # whether run_epoch has decided on teacher_table
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.steps_per_epoch = math.ceil(len(task.train) / config.batch_size)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
         self.generator = torch.Generator().manual_seed(config.seed)  # shuffling and augmentation
         self.augment_mode = resolve_mode(config.augment, task.spec)
         self.augment_pad = augment_pad(self.augment_mode, task.spec)  # AugmentDraw.pad of every draw
+        self.teacher_targets = (  # the teacher's probabilities for each step (a table when it pays)
+            None
+            if self.teacher is None or config.kd_weight == 0
+            else TeacherTargets(
+                self.teacher, task.train, task.spec, self.augment_mode, self.augment_pad, device, self._autocast
+            )
+        )
         self.epoch = 0
         self.history: list[FinetuneEpoch] = []
 
@@ -160,12 +165,14 @@ class SubnetTrainer:
         train, spec, size = self.task.train, self.task.spec, self.config.batch_size
         order = torch.randperm(len(train), generator=self.generator)
         batches = [order[step * size : (step + 1) * size] for step in range(self.steps_per_epoch)]
-        self._decide_table()
+        if self.teacher_targets is not None:
+            self.teacher_targets.prepare(self.config.epochs - self.epoch)  # teacher passes per example left
         losses = []
         for step, (rows, x) in enumerate(zip(batches, train.batches(batches, 0, self.device.type == "cuda"))):
             choices = draw(self.augment_mode, len(rows), spec.shape, spec.kind, self.generator, pad=self.augment_pad)
             x = apply(x.to(self.device, non_blocking=True), spec.kind, choices)  # (B, ...)
-            losses.append(self._step(x, train.y[rows].to(self.device), self._teacher_probs(x, rows, choices), step))
+            soft_targets = None if self.teacher_targets is None else self.teacher_targets.probs(x, rows, choices)
+            losses.append(self._step(x, train.y[rows].to(self.device), soft_targets, step))
         self.epoch += 1
         record = FinetuneEpoch(
             epoch=self.epoch,
@@ -176,27 +183,6 @@ class SubnetTrainer:
         )
         self.history.append(record)
         return record
-
-    def _decide_table(self) -> None:
-        """Build ``teacher_table`` once per run when it costs less than the teacher passes it saves."""
-        if self._table_decided or self.teacher is None or self.config.kd_weight == 0:
-            return
-        self._table_decided = True
-        spec, pad = self.task.spec, self.augment_pad
-        if worth_a_table(self.task.train, spec, self.augment_mode, pad, self.config.epochs - self.epoch):
-            self.teacher_table = TeacherTable.build(
-                self.teacher, self.task.train, spec, self.augment_mode, pad, self.device, self._autocast
-            )
-
-    @torch.no_grad()
-    def _teacher_probs(self, x: Tensor, rows: Tensor, choices: AugmentDraw) -> Tensor | None:
-        """The teacher's probabilities for ``x`` (examples ``rows`` augmented with ``choices``), or None."""
-        if self.teacher is None or self.config.kd_weight == 0:
-            return None
-        if self.teacher_table is not None:
-            return self.teacher_table.lookup(rows, choices)
-        with self._autocast():
-            return self.teacher(x).float().softmax(dim=-1)  # (B, K)
 
     def _step(self, x: Tensor, y: Tensor, soft_targets: Tensor | None, step: int) -> float:
         cfg = self.config

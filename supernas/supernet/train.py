@@ -34,11 +34,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from supernas.data import Split, TaskData, check_loader_workers, default_loader_workers
-from supernas.data.augment import AugmentDraw, apply, augment_pad, draw, resolve_mode
+from supernas.data.augment import apply, augment_pad, draw, resolve_mode
 from supernas.errors import TrainingDivergedError, TrainingError
 from supernas.search_space import SearchSpace, SubnetConfig, largest, sample, smallest
 from supernas.supernet.checkpoint import read_checkpoint, save_checkpoint
-from supernas.supernet.distill import TeacherTable, worth_a_table
+from supernas.supernet.distill import TeacherTargets
 from supernas.supernet.model import Supernet
 
 
@@ -162,8 +162,7 @@ class Trainer:
         weights_gen = torch.Generator().manual_seed(config.seed)
         self.supernet = Supernet(space, task.spec, weights_gen).to(device)
         self.teacher: Supernet | None = None  # a frozen source model every subnet distils from (pretrained init)
-        self.teacher_table: TeacherTable | None = None  # its outputs for every training example, when that pays
-        self._table_decided = False  # whether run_epoch has decided on teacher_table
+        self.teacher_targets: TeacherTargets | None = None  # its probabilities for each step (a table when it pays)
         self.init: dict[str, Any] | None = None  # where a pretrained start came from (provenance, kept in checkpoints)
         self.optimizer = torch.optim.AdamW(self.supernet.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.steps_per_epoch = math.ceil(len(task.train) / config.batch_size)
@@ -191,10 +190,9 @@ class Trainer:
         the largest subnet in training."""
         self.supernet.load_state_dict(weights)
         self.init = dict(provenance)
-        self.teacher, self.teacher_table, self._table_decided = None, None, False
+        self.teacher, self.teacher_targets = None, None
         if teacher:
-            self.teacher = Supernet(self.space, self.task.spec).to(self.device).eval().requires_grad_(False)
-            self.teacher.load_state_dict(weights)
+            self._set_teacher(weights)
 
     def run_epoch(self, on_step: StepCallback | None = None) -> EpochRecord:
         """One pass over the shuffled, augmented training split (this process's share of every batch)."""
@@ -206,12 +204,14 @@ class Trainer:
         inputs = train.batches(
             [rows[a:b] for rows, (a, b) in zip(batches, shares)], self.loader_workers, self.device.type == "cuda"
         )
-        self._decide_table()
+        if self.teacher_targets is not None:
+            self.teacher_targets.prepare((self.config.epochs - self.epoch) / self.world.size)  # passes per example
         losses = []
         for step, (rows, (a, b), x) in enumerate(zip(batches, shares, inputs)):
             choices = draw(self.augment_mode, len(rows), spec.shape, spec.kind, self.generator, pad=self.augment_pad)
             x = apply(x.to(self.device, non_blocking=True), spec.kind, choices.rows(a, b))  # (b - a, ...)
-            teacher_probs = self._teacher_probs(x, rows[a:b], choices.rows(a, b))  # (b - a, K) or None
+            targets = self.teacher_targets
+            teacher_probs = targets.probs(x, rows[a:b], choices.rows(a, b)) if targets and len(x) else None  # (b-a, K)
             y = train.y[rows[a:b]].to(self.device)
             losses.append(self._step(x, y, teacher_probs, (b - a) / len(rows), step + 1))
             if on_step is not None:
@@ -271,34 +271,20 @@ class Trainer:
         soft = F.kl_div(logits.log_softmax(dim=-1), soft_targets, reduction="batchmean")
         return (1 - self.config.kd_weight) * hard + self.config.kd_weight * soft
 
-    def _decide_table(self) -> None:
-        """Build ``teacher_table`` once per run when it costs less than the teacher passes it saves."""
-        if self._table_decided or self.teacher is None:
-            return
-        self._table_decided = True
-        spec, pad = self.task.spec, self.augment_pad
-        passes = (self.config.epochs - self.epoch) / self.world.size  # teacher passes per example from here
-        if worth_a_table(self.task.train, spec, self.augment_mode, pad, passes):
-            teacher = self.teacher
-            self.teacher_table = TeacherTable.build(
-                lambda x: teacher(x, largest(self.space)),
-                self.task.train,
-                spec,
-                self.augment_mode,
-                pad,
-                self.device,
-                self._autocast,
-            )
-
-    @torch.no_grad()
-    def _teacher_probs(self, x: Tensor, rows: Tensor, choices: AugmentDraw) -> Tensor | None:
-        """The teacher's probabilities for ``x`` (examples ``rows`` augmented with ``choices``), or None."""
-        if self.teacher is None or not len(x):
-            return None
-        if self.teacher_table is not None:
-            return self.teacher_table.lookup(rows, choices)
-        with self._autocast():
-            return self.teacher(x, largest(self.space)).float().softmax(dim=-1)  # (B, K)
+    def _set_teacher(self, weights: dict[str, Tensor]) -> None:
+        """A frozen supernet of ``weights`` whose largest subnet every subnet distils from."""
+        teacher = Supernet(self.space, self.task.spec).to(self.device).eval().requires_grad_(False)
+        teacher.load_state_dict(weights)
+        self.teacher = teacher
+        self.teacher_targets = TeacherTargets(
+            lambda x: teacher(x, largest(self.space)),
+            self.task.train,
+            self.task.spec,
+            self.augment_mode,
+            self.augment_pad,
+            self.device,
+            self._autocast,
+        )
 
     def _average_gradients(self, loss: Tensor, share: float) -> Tensor:
         """Make every gradient the global batch's (one all-reduce); returns the global batch's loss.
@@ -397,9 +383,7 @@ class Trainer:
         self.history = [EpochRecord(**r) for r in state["history"]]
         self.init = state.get("init")
         if "teacher_model" in state:
-            self.teacher = Supernet(self.space, self.task.spec).to(self.device).eval().requires_grad_(False)
-            self.teacher.load_state_dict(state["teacher_model"])
-            self.teacher_table, self._table_decided = None, False
+            self._set_teacher(state["teacher_model"])
 
 
 @dataclass(frozen=True)

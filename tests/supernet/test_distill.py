@@ -95,7 +95,8 @@ def _pretrained_trainer(space: SearchSpace, epochs: int, table: bool) -> Trainer
     trainer = Trainer(task, space, TrainConfig(epochs=epochs, batch_size=16, eval_subnets=0), CPU)
     source = Supernet(space, task.spec, torch.Generator().manual_seed(7)).state_dict()
     trainer.start_from(source, teacher=True, provenance={"source": "test"})
-    trainer._table_decided = not table  # without: as if the table had been judged not to pay
+    assert trainer.teacher_targets is not None
+    trainer.teacher_targets.use_table = table  # without: the per-step teacher, as when a table does not pay
     return trainer
 
 
@@ -104,8 +105,9 @@ def test_supernet_training_with_a_table_equals_training_without(tiny_space: Sear
     for _ in range(2):
         a, b = with_table.run_epoch(), without.run_epoch()
         assert a.loss == pytest.approx(b.loss, rel=1e-5)
-    assert with_table.teacher_table is not None and without.teacher_table is None
-    assert with_table.teacher_table.probs.shape == (128, 9, 4)  # 128 training examples, 9 shifts, 4 classes
+    assert with_table.teacher_targets and without.teacher_targets and without.teacher_targets.table is None
+    assert with_table.teacher_targets.table is not None
+    assert with_table.teacher_targets.table.probs.shape == (128, 9, 4)  # 128 training examples, 9 shifts, 4 classes
     weights = zip(with_table.supernet.parameters(), without.supernet.parameters())
     assert max(float((p - q).detach().abs().max()) for p, q in weights) < 1e-4
 
@@ -113,11 +115,11 @@ def test_supernet_training_with_a_table_equals_training_without(tiny_space: Sear
 def test_a_short_run_distils_per_step_and_a_resumed_run_decides_again(tiny_space: SearchSpace) -> None:
     short = _pretrained_trainer(tiny_space, 17, True)  # 17 passes < 2 x 9 variants
     short.run_epoch()
-    assert short._table_decided and short.teacher_table is None
+    assert short.teacher_targets is not None and short.teacher_targets.table is None
     resumed = Trainer(short.task, tiny_space, TrainConfig(epochs=40, batch_size=16, eval_subnets=0), CPU)
     resumed.restore(short.state())
     resumed.run_epoch()  # 39 epochs left: the table pays
-    assert resumed.teacher_table is not None
+    assert resumed.teacher_targets is not None and resumed.teacher_targets.table is not None
 
 
 def _finetuner(space: SearchSpace, table: bool) -> SubnetTrainer:
@@ -126,7 +128,8 @@ def _finetuner(space: SearchSpace, table: bool) -> SubnetTrainer:
     teacher = extract(supernet, largest(space))
     config = FinetuneConfig(epochs=20, batch_size=16)
     trainer = SubnetTrainer(extract(supernet, smallest(space)), task, config, CPU, teacher)
-    trainer._table_decided = not table
+    assert trainer.teacher_targets is not None
+    trainer.teacher_targets.use_table = table
     return trainer
 
 
@@ -134,7 +137,8 @@ def test_subnet_fine_tuning_with_a_table_equals_fine_tuning_without(tiny_space: 
     with_table, without = _finetuner(tiny_space, True), _finetuner(tiny_space, False)
     for _ in range(2):
         assert with_table.run_epoch().loss == pytest.approx(without.run_epoch().loss, rel=1e-5)
-    assert with_table.teacher_table is not None and without.teacher_table is None
+    assert with_table.teacher_targets and without.teacher_targets and without.teacher_targets.table is None
+    assert with_table.teacher_targets.table is not None
     outputs: list[Tensor] = []
     for trainer in (with_table, without):
         with torch.no_grad():
