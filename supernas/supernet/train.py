@@ -3,7 +3,10 @@
 Every step trains the largest subnet on the labels, then the smallest and
 ``random_subnets`` random subnets on a mix of the labels and the largest
 subnet's (detached) predictions, accumulating gradients into one AdamW step.
-The learning rate warms up linearly, then follows a cosine to zero.
+The learning rate warms up linearly, then follows a cosine to zero. With
+``grad_projection`` the other subnets' summed gradient loses its component
+against the largest subnet's gradient when the two conflict (NASViT), so they
+never undo the largest subnet's own step.
 
 All randomness comes from one ``numpy.random.Generator`` (subnet sampling) and
 one ``torch.Generator`` (shuffling, augmentation), both stored in every epoch's
@@ -56,6 +59,8 @@ class TrainConfig:
     student_weight: float = 0.5  # weight of each non-largest subnet's loss relative to the largest's
     label_smoothing: float = 0.1  # of the cross-entropy on labels
     grad_clip: float = 1.0  # max global gradient norm
+    adam_eps: float = 1e-8  # AdamW epsilon: larger damps steps of weights with small gradients (a pretrained start)
+    grad_projection: bool = False  # drop the part of the other subnets' gradient that opposes the largest's
     seed: int = 0  # seeds weights, shuffling, augmentation and subnet sampling
     eval_subnets: int = 10  # random subnets in the final evaluation table
 
@@ -67,9 +72,14 @@ class TrainConfig:
         for name, (bottom, top) in NUMBER_RANGES.items():
             real = getattr(self, name)
             number = isinstance(real, (int, float)) and not isinstance(real, bool) and math.isfinite(real)
-            if not number or not (bottom < real <= top if name in ("lr", "grad_clip") else bottom <= real <= top):
-                valid = f"a number > {bottom:g} and <= {top:g}" if name in ("lr", "grad_clip") else "a number in [0, 1]"
+            open_low = name in OPEN_BELOW
+            if not number or not (bottom < real <= top if open_low else bottom <= real <= top):
+                valid = f"a number > {bottom:g} and <= {top:g}" if open_low else "a number in [0, 1]"
                 raise TrainingError(f"{real!r} is out of range; valid: {valid}", field=name)
+        if not isinstance(self.grad_projection, bool):
+            raise TrainingError(
+                f"{self.grad_projection!r} is not a boolean; valid: true, false", field="grad_projection"
+            )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -87,15 +97,17 @@ INT_RANGES = {  # valid range of each integer setting
     "eval_subnets": (0, 10_000),
     "seed": (0, 2**32 - 1),
 }
-NUMBER_RANGES = {  # valid range of each real setting (lr and grad_clip exclude their lower end)
+NUMBER_RANGES = {  # valid range of each real setting (those in OPEN_BELOW exclude their lower end)
     "lr": (0.0, 10.0),
     "grad_clip": (0.0, 1e12),
+    "adam_eps": (0.0, 1.0),
     "weight_decay": (0.0, 1.0),
     "warmup": (0.0, 1.0),
     "kd_weight": (0.0, 1.0),
     "label_smoothing": (0.0, 1.0),
     "student_weight": (0.0, 1.0),
 }
+OPEN_BELOW = ("lr", "grad_clip", "adam_eps")  # settings that must be above the lower end of their range
 
 
 @dataclass(frozen=True)
@@ -164,7 +176,9 @@ class Trainer:
         self.teacher: Supernet | None = None  # a frozen source model every subnet distils from (pretrained init)
         self.teacher_targets: TeacherTargets | None = None  # its probabilities for each step (a table when it pays)
         self.init: dict[str, Any] | None = None  # where a pretrained start came from (provenance, kept in checkpoints)
-        self.optimizer = torch.optim.AdamW(self.supernet.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.optimizer = torch.optim.AdamW(
+            self.supernet.parameters(), lr=config.lr, weight_decay=config.weight_decay, eps=config.adam_eps
+        )
         self.steps_per_epoch = math.ceil(len(task.train) / config.batch_size)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
         self.rng = np.random.default_rng([config.seed, 1])  # subnet sampling
@@ -246,6 +260,7 @@ class Trainer:
                 if teacher_probs is not None:
                     loss = self._mixed(loss, largest_logits, teacher_probs)
             loss.backward()
+            largest_grad = self._flat_grad() if cfg.grad_projection else None  # (P,)
             soft_targets = largest_logits.detach().softmax(dim=-1) if teacher_probs is None else teacher_probs
             for config in students:
                 with self._autocast():
@@ -255,6 +270,8 @@ class Trainer:
                 (cfg.student_weight * student_loss).backward()
         if self.world.size > 1:
             loss = self._average_gradients(loss.detach(), share)
+        if cfg.grad_projection:
+            self._project_students(largest_grad, share)
         norm = torch.nn.utils.clip_grad_norm_(self.supernet.parameters(), cfg.grad_clip)
         if not (torch.isfinite(loss) and torch.isfinite(norm)):  # every rank sees the same global values
             kept = f"the checkpoint of epoch {self.epoch} is kept" if self.epoch else "no checkpoint was written"
@@ -265,6 +282,31 @@ class Trainer:
         self.optimizer.step()
         self.scheduler.step()
         return loss.item()
+
+    def _flat_grad(self) -> Tensor:
+        """Every parameter's gradient in one vector, zeros where there is none."""
+        params = self.supernet.parameters()
+        return torch.cat([(torch.zeros_like(p) if p.grad is None else p.grad).reshape(-1) for p in params])
+
+    @torch.no_grad()
+    def _project_students(self, largest_grad: Tensor | None, share: float) -> None:
+        """Replace the accumulated gradient by the largest subnet's plus the others' with their conflict removed.
+
+        ``largest_grad`` is this process's largest-subnet gradient (None: it had no rows); across processes
+        it is averaged like the total, so every process projects the same global gradients.
+        """
+        params = list(self.supernet.parameters())
+        total = self._flat_grad()  # (P,)
+        largest_grad = torch.zeros_like(total) if largest_grad is None else largest_grad
+        if self.world.size > 1:
+            largest_grad = largest_grad * share
+            self.world.all_sum(largest_grad)
+        combined = largest_grad + without_conflict(total - largest_grad, largest_grad)
+        offset = 0
+        for param in params:
+            if param.grad is not None:
+                param.grad.copy_(combined[offset : offset + param.numel()].view_as(param))
+            offset += param.numel()
 
     def _mixed(self, hard: Tensor, logits: Tensor, soft_targets: Tensor) -> Tensor:
         """``kd_weight`` of distillation towards ``soft_targets`` (probabilities), the rest on the labels."""
@@ -441,6 +483,15 @@ def train(
     metrics = trainer.final_metrics()
     save_checkpoint(out, {**trainer.state(), "metrics": metrics, "complete": True})
     return TrainResult(out, metrics, tuple(trainer.history), resumed_from)
+
+
+def without_conflict(gradient: Tensor, reference: Tensor) -> Tensor:
+    """``gradient`` minus its component along ``reference`` when the two point against each other (dot < 0);
+    unchanged otherwise (and when ``reference`` is zero). Both are flat vectors."""
+    conflict = torch.dot(gradient, reference).clamp(max=0)  # no host sync: a zero factor leaves it unchanged
+    return (
+        gradient - conflict / torch.dot(reference, reference).clamp_min(torch.finfo(reference.dtype).tiny) * reference
+    )
 
 
 def _cpu(weights: dict[str, Tensor]) -> dict[str, Tensor]:
