@@ -39,6 +39,7 @@ from supernas.supernet.checkpoint import (
 from supernas.supernet.measure import pick_device
 from supernas.supernet.pretrained import PretrainedViT, import_pretrained, load_pretrained, read_state_dict
 from supernas.supernet.train import (
+    PRETRAINED_START,
     EpochCallback,
     StepCallback,
     TrainConfig,
@@ -99,10 +100,10 @@ def prepare_training(
     ``task`` defaults to the resumed checkpoint's, else ``digits`` (its reading options: ``image_size``,
     ``channels``, ``input_column``, ``label_column``); ``space`` (a space or a ``.toml``/``.json``
     file) or ``space_preset`` to the checkpoint's, else the pretrained source's, else the task's
-    built-in space; ``settings`` (TrainConfig fields) override the checkpoint's; ``augment`` to the
-    checkpoint's, else ``auto``. ``init`` starts from a pretrained model (``timm:NAME`` with optional
-    ``init_weights``, ``hf:DIR``, or a loaded :class:`PretrainedViT`). Without ``resume`` an existing
-    ``out`` is an error.
+    built-in space; ``settings`` (TrainConfig fields) override the checkpoint's, else (with ``init``)
+    ``PRETRAINED_START``, else the defaults; ``augment`` to the checkpoint's, else ``auto``. ``init``
+    starts from a pretrained model (``timm:NAME`` with optional ``init_weights``, ``hf:DIR``, or a loaded
+    :class:`PretrainedViT`). Without ``resume`` an existing ``out`` is an error.
     """
     out = Path(out)
     exists = _check_out(out, resume)
@@ -113,7 +114,8 @@ def prepare_training(
         with about("out"):
             stored = read_checkpoint(out)
             supernet_of(stored, out)  # its space, input spec and weights are valid before anything runs
-    config = TrainConfig.from_dict({**(stored["train_config"] if stored else {}), **(settings or {})})
+    defaults = stored["train_config"] if stored else PRETRAINED_START if init is not None else {}
+    config = TrainConfig.from_dict({**defaults, **(settings or {})})
     with about("task" if task is not None else "out"):
         task_data = load_task(
             task if task is not None else (stored["task"] if stored else "digits"),

@@ -53,13 +53,47 @@ def train(
         Path | None,
         typer.Option("--init-weights", help="With --init timm:…: a local state dict file.", show_default=False),
     ] = None,
-    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs (default 120).", show_default=False)] = None,
+    epochs: Annotated[
+        int | None, typer.Option("--epochs", help="Epochs (default 120; 40 with --init).", show_default=False)
+    ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed (default 0).", show_default=False)] = None,
     batch_size: Annotated[
         int | None, typer.Option("--batch-size", help="Examples per step (default 32).", show_default=False)
     ] = None,
     lr: Annotated[
-        float | None, typer.Option("--lr", help="Peak learning rate (default 3e-3).", show_default=False)
+        float | None,
+        typer.Option("--lr", help="Peak learning rate (default 3e-3; 8e-3 with --init).", show_default=False),
+    ] = None,
+    random_subnets: Annotated[
+        int | None,
+        typer.Option(
+            "--random-subnets", help="Random subnets per step besides the sandwich (default 1).", show_default=False
+        ),
+    ] = None,
+    kd_weight: Annotated[
+        float | None,
+        typer.Option(
+            "--kd-weight", help="Share of distillation in the smaller subnets' loss (default 0.5).", show_default=False
+        ),
+    ] = None,
+    student_weight: Annotated[
+        float | None,
+        typer.Option("--student-weight", help="Loss weight of each smaller subnet (default 0.5).", show_default=False),
+    ] = None,
+    weight_decay: Annotated[
+        float | None, typer.Option("--weight-decay", help="AdamW weight decay (default 0.05).", show_default=False)
+    ] = None,
+    adam_eps: Annotated[
+        float | None,
+        typer.Option("--adam-eps", help="AdamW epsilon (default 1e-8; 1e-3 with --init).", show_default=False),
+    ] = None,
+    grad_projection: Annotated[
+        bool | None,
+        typer.Option(
+            "--grad-projection/--no-grad-projection",
+            help="Drop the smaller subnets' gradient that opposes the largest's (default off).",
+            show_default=False,
+        ),
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out if it exists.")] = False,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
@@ -99,7 +133,18 @@ def train(
     for given_option, name in ((ray_address, "--ray-address"), (storage, "--storage")):
         if given_option is not None and not use_ray:
             raise typer.BadParameter("applies to --ray training only; add --ray or drop it", param_hint=f"'{name}'")
-    given = {"epochs": epochs, "seed": seed, "batch_size": batch_size, "lr": lr}
+    given = {
+        "epochs": epochs,
+        "seed": seed,
+        "batch_size": batch_size,
+        "lr": lr,
+        "random_subnets": random_subnets,
+        "kd_weight": kd_weight,
+        "student_weight": student_weight,
+        "weight_decay": weight_decay,
+        "adam_eps": adam_eps,
+        "grad_projection": grad_projection,
+    }
     settings = RayTrainSettings(trials, workers, cpus_per_trial, gpus_per_trial, ray_address, device, loader_workers)
     ray_settings = settings if use_ray else None  # checked either way: every option is valid or refused
     pick_device_name(device)

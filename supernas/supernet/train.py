@@ -108,6 +108,11 @@ NUMBER_RANGES = {  # valid range of each real setting (those in OPEN_BELOW exclu
     "student_weight": (0.0, 1.0),
 }
 OPEN_BELOW = ("lr", "grad_clip", "adam_eps")  # settings that must be above the lower end of their range
+PRETRAINED_START: dict[str, int | float | bool] = {  # what a pretrained start defaults to (docs/benchmarks.md)
+    "epochs": 40,
+    "lr": 8e-3,
+    "adam_eps": 1e-3,
+}
 
 
 @dataclass(frozen=True)
@@ -253,6 +258,7 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         students = [smallest(self.space)] + [sample(self.space, self.rng) for _ in range(cfg.random_subnets)]
         loss = torch.zeros((), device=self.device)
+        largest_grad: Tensor | None = None  # (P,) the largest subnet's gradient, kept for grad_projection
         if len(x):  # a process may get no rows of a batch smaller than the world
             with self._autocast():
                 largest_logits = self.supernet(x, largest(self.space)).float()  # (B, K)
@@ -260,7 +266,8 @@ class Trainer:
                 if teacher_probs is not None:
                     loss = self._mixed(loss, largest_logits, teacher_probs)
             loss.backward()
-            largest_grad = self._flat_grad() if cfg.grad_projection else None  # (P,)
+            if cfg.grad_projection:
+                largest_grad = self._flat_grad()
             soft_targets = largest_logits.detach().softmax(dim=-1) if teacher_probs is None else teacher_probs
             for config in students:
                 with self._autocast():
@@ -290,7 +297,7 @@ class Trainer:
 
     @torch.no_grad()
     def _project_students(self, largest_grad: Tensor | None, share: float) -> None:
-        """Replace the accumulated gradient by the largest subnet's plus the others' with their conflict removed.
+        """Remove from the accumulated gradient the other subnets' component against the largest subnet's.
 
         ``largest_grad`` is this process's largest-subnet gradient (None: it had no rows); across processes
         it is averaged like the total, so every process projects the same global gradients.
@@ -301,7 +308,7 @@ class Trainer:
         if self.world.size > 1:
             largest_grad = largest_grad * share
             self.world.all_sum(largest_grad)
-        combined = largest_grad + without_conflict(total - largest_grad, largest_grad)
+        combined = total - opposing_component(total - largest_grad, largest_grad)
         offset = 0
         for param in params:
             if param.grad is not None:
@@ -485,13 +492,11 @@ def train(
     return TrainResult(out, metrics, tuple(trainer.history), resumed_from)
 
 
-def without_conflict(gradient: Tensor, reference: Tensor) -> Tensor:
-    """``gradient`` minus its component along ``reference`` when the two point against each other (dot < 0);
-    unchanged otherwise (and when ``reference`` is zero). Both are flat vectors."""
-    conflict = torch.dot(gradient, reference).clamp(max=0)  # no host sync: a zero factor leaves it unchanged
-    return (
-        gradient - conflict / torch.dot(reference, reference).clamp_min(torch.finfo(reference.dtype).tiny) * reference
-    )
+def opposing_component(gradient: Tensor, reference: Tensor) -> Tensor:
+    """The component of ``gradient`` along ``reference`` when the two point against each other (negative dot
+    product), else zeros (also when ``reference`` is zero). Both are flat vectors."""
+    dot = torch.dot(gradient, reference).clamp(max=0)  # no host sync: a zero factor gives exact zeros
+    return dot / torch.dot(reference, reference).clamp_min(torch.finfo(reference.dtype).tiny) * reference
 
 
 def _cpu(weights: dict[str, Tensor]) -> dict[str, Tensor]:

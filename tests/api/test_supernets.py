@@ -23,6 +23,7 @@ from supernas.errors import CheckpointError, OutputError, SearchSpaceError, Stor
 from supernas.search_space import SearchSpace, default_space
 from supernas.store import Store
 from supernas.supernet.checkpoint import file_sha256, load_supernet, read_checkpoint
+from supernas.supernet.train import PRETRAINED_START, TrainConfig
 from supernas.testing import tiny_space
 
 
@@ -63,7 +64,7 @@ def test_a_missing_or_unwritable_directory_is_refused(tmp_path: Path) -> None:
 
 def test_a_new_run_gets_the_task_default_space_and_given_settings(tmp_path: Path) -> None:
     plan = prepare_training(tmp_path / "new.pt", settings={"epochs": 3, "lr": 1e-3})
-    assert (plan.config.epochs, plan.config.lr, plan.config.batch_size) == (3, 1e-3, 32)
+    assert plan.config == TrainConfig(epochs=3, lr=1e-3)  # the plain defaults below the given settings
     assert plan.task.name == "digits" and plan.space == default_space(plan.task.spec)
     assert (plan.resume, plan.done_epochs, plan.out) == (False, 0, tmp_path / "new.pt")
     assert list(tmp_path.iterdir()) == []  # a plan writes nothing
@@ -187,6 +188,8 @@ def test_a_pretrained_start_imports_teaches_and_resumes(tmp_path: Path, pretrain
         init_weights=weights,
     )
     assert plan.start is not None and plan.start.teacher and plan.start.reorder_gap < 1e-4
+    recipe = {name: getattr(plan.config, name) for name in PRETRAINED_START}
+    assert recipe == {**PRETRAINED_START, "epochs": 1}  # a pretrained start's defaults, below the given settings
     assert (plan.space.max_depth, max(plan.space.embed_dim), plan.space.head_dim, plan.space.patch_size) == (
         12,
         192,
@@ -201,7 +204,7 @@ def test_a_pretrained_start_imports_teaches_and_resumes(tmp_path: Path, pretrain
     assert all(torch.equal(state["teacher_model"][k], imported[k]) for k in imported)  # the teacher stays frozen
     assert any(not torch.equal(state["model"][k], imported[k]) for k in imported)  # the students trained
     again = prepare_training(tmp_path / "p.pt", resume=True, init="timm:vit_tiny_patch16_224")
-    assert again.done_epochs == 1 and again.start is None
+    assert again.done_epochs == 1 and again.start is None and again.config == plan.config
     with pytest.raises(TrainingError, match="differs from the start of the run being resumed") as info:
         prepare_training(tmp_path / "p.pt", resume=True, init="hf:somewhere")
     assert info.value.field == "pretrained"

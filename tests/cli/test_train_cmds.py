@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -63,6 +64,9 @@ def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path: Pa
     [
         (["--task", "mnist"], "unknown task 'mnist'; valid: digits, npz:PATH"),
         (["--epochs", "0"], "epochs 0 is out of range"),
+        (["--adam-eps", "0"], "--adam-eps 0.0 is out of range; valid: a number > 0 and <= 1"),
+        (["--student-weight", "2"], "--student-weight 2.0 is out of range; valid: a number in [0, 1]"),
+        (["--random-subnets", "65"], "--random-subnets 65 is out of range; valid: an integer >= 0 and <= 64"),
         (["--device", "tpu"], "device 'tpu' is not valid; valid: auto, cpu, cuda"),
         (["--out", "no/such/dir/x.pt"], "does not exist"),
         (["--space", "bad.toml"], "unknown field 'depthh'"),
@@ -205,3 +209,14 @@ def test_bad_pretrained_sources_are_one_line_exit_2_and_write_nothing(
     assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
     assert needle in result.stderr, result.stderr
     assert sorted(p.name for p in image_task.iterdir()) == before
+
+
+def test_help_states_the_defaults_of_a_plain_and_a_pretrained_start() -> None:
+    from supernas.supernet.train import PRETRAINED_START, TrainConfig
+
+    text = " ".join(CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "300"}).output.split())
+    for field, words in (("epochs", "Epochs"), ("lr", "Peak learning rate"), ("adam_eps", "AdamW epsilon")):
+        match = re.search(rf"{words} \(default ([^;]+); ([^ ]+) with --init\)", text)
+        assert match is not None, field
+        plain, pretrained = (float(value) for value in match.groups())
+        assert (plain, pretrained) == (getattr(TrainConfig(), field), PRETRAINED_START[field]), field

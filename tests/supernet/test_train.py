@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from supernas.data import Split, TaskData, load_task
 from supernas.errors import CheckpointError, TrainingError
 from supernas.search_space import InputSpec, SearchSpace, largest
 from supernas.supernet.checkpoint import load_supernet, read_checkpoint, save_checkpoint
-from supernas.supernet.train import TrainConfig, Trainer, train
+from supernas.supernet.train import TrainConfig, Trainer, opposing_component, train
 
 
 def quadrant_task(n: int = 256, seed: int = 0) -> TaskData:
@@ -89,13 +90,57 @@ def test_existing_out_needs_resume_and_resume_needs_the_same_settings(tmp_path: 
         ({"epochs": 0}, "epochs 0 is out of range; valid: an integer >= 1"),
         ({"lr": -1.0}, "lr -1.0 is out of range"),
         ({"kd_weight": 2.0}, "kd_weight 2.0 is out of range; valid: a number in"),
+        ({"adam_eps": 0.0}, r"adam_eps 0.0 is out of range; valid: a number > 0 and <= 1"),
+        ({"grad_projection": 1}, "grad_projection 1 is not a boolean; valid: true, false"),
     ],
 )
 def test_bad_training_settings(settings: dict[str, float], needle: str) -> None:
     with pytest.raises(TrainingError, match=needle):
         TrainConfig(**settings)  # type: ignore[arg-type]
-    with pytest.raises(TrainingError, match="unknown training setting 'lrr'; valid: batch_size"):
+    with pytest.raises(TrainingError, match="unknown training setting 'lrr'; valid: adam_eps, batch_size"):
         TrainConfig.from_dict({"lrr": 1})
+
+
+def test_opposing_component_is_the_part_along_the_reference_only_when_they_oppose() -> None:
+    reference = torch.tensor([2.0, 0.0, 0.0])
+    assert torch.equal(opposing_component(torch.tensor([-3.0, 1.0, 0.5]), reference), torch.tensor([-3.0, 0.0, 0.0]))
+    assert torch.equal(opposing_component(torch.tensor([3.0, -1.0, 0.5]), reference), torch.zeros(3))
+    assert torch.equal(opposing_component(torch.tensor([-3.0, 1.0, 0.5]), torch.zeros(3)), torch.zeros(3))
+
+
+def _step_gradient(trainer: Trainer, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The gradient one sandwich step hands to AdamW (flat, zeros where none), without taking the step."""
+    trainer.optimizer.step = lambda *args, **kwargs: None  # type: ignore[method-assign]
+    trainer._step(x, y, None, 1.0, 1)
+    return trainer._flat_grad()
+
+
+def test_grad_projection_removes_the_students_gradient_against_the_largest_and_nothing_else(
+    tiny_space: SearchSpace,
+) -> None:
+    task = quadrant_task()
+    config = TrainConfig(epochs=1, batch_size=16, random_subnets=2, grad_clip=1e9)  # no clipping
+    cpu = torch.device("cpu")
+    conflicts = []
+    for start in range(0, 128, 16):  # batches where the students' gradient opposes the largest's, and where not
+        x, y = task.train.x[start : start + 16], task.train.y[start : start + 16]
+        plain = _step_gradient(Trainer(task, tiny_space, config, cpu), x, y)
+        largest_only = _step_gradient(Trainer(task, tiny_space, replace(config, student_weight=0.0), cpu), x, y)
+        projected = _step_gradient(Trainer(task, tiny_space, replace(config, grad_projection=True), cpu), x, y)
+        students = plain - largest_only
+        conflict = torch.dot(students, largest_only).item() < 0
+        conflicts.append(conflict)
+        if conflict:
+            assert torch.dot(projected - largest_only, largest_only).abs() <= 1e-5 * largest_only.norm() ** 2
+            assert torch.allclose(projected, plain - opposing_component(students, largest_only), atol=1e-7)
+        else:
+            assert torch.equal(projected, plain)
+    assert any(conflicts) and not all(conflicts), conflicts
+
+
+def test_adam_eps_reaches_the_optimizer(tiny_space: SearchSpace) -> None:
+    trainer = Trainer(quadrant_task(), tiny_space, TrainConfig(adam_eps=1e-3), torch.device("cpu"))
+    assert [group["eps"] for group in trainer.optimizer.param_groups] == [1e-3]
 
 
 def test_missing_corrupt_and_foreign_checkpoints(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -36,26 +37,33 @@ def _task(n: int = 24) -> TaskData:
     return TaskData("toy", InputSpec("image", (1, 8, 8), 3), ("a", "b", "c"), Split(x, y), Split(x, y), Split(x, y))
 
 
-def _rank(rank: int, store: str, out: str) -> None:
+def _rank(rank: int, store: str, out: str, config: TrainConfig) -> None:
     torch.set_num_threads(1)
     torch.distributed.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
-    trainer = Trainer(_task(), TINY, ONE_STEP, torch.device("cpu"), world=World(rank, 2))
+    trainer = Trainer(_task(), TINY, config, torch.device("cpu"), world=World(rank, 2))
     record = trainer.run_epoch()  # one step: the batch is the whole split, 12 rows per rank
     grads = {name: p.grad for name, p in trainer.supernet.named_parameters()}
     torch.save({"grads": grads, "loss": record.loss}, out)
     torch.distributed.destroy_process_group()
 
 
-def test_two_ranks_compute_the_gradient_of_the_whole_batch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("projection", [False, True], ids=["plain", "grad-projection"])
+def test_two_ranks_compute_the_gradient_of_the_whole_batch(tmp_path: Path, projection: bool) -> None:
+    config = replace(ONE_STEP, grad_projection=projection, seed=1)  # seed 1: this step's subnets conflict
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:  # first, so that the forked ranks inherit everything this imports
-        alone = Trainer(_task(), TINY, ONE_STEP, torch.device("cpu"))
+        alone = Trainer(_task(), TINY, config, torch.device("cpu"))
         loss = alone.run_epoch().loss
+        if projection:  # this batch's students oppose the largest subnet: projection changes the gradient
+            unprojected = Trainer(_task(), TINY, ONE_STEP, torch.device("cpu"))
+            unprojected.run_epoch()
+            assert not torch.equal(alone._flat_grad(), unprojected._flat_grad())
     finally:
         torch.set_num_threads(threads)
     fork = multiprocessing.get_context("fork")
-    ranks = [fork.Process(target=_rank, args=(r, str(tmp_path / "store"), str(tmp_path / f"{r}.pt"))) for r in (0, 1)]
+    args = [(r, str(tmp_path / "store"), str(tmp_path / f"{r}.pt"), config) for r in (0, 1)]
+    ranks = [fork.Process(target=_rank, args=arg) for arg in args]
     for process in ranks:
         process.start()
     for process in ranks:
