@@ -302,17 +302,19 @@ class Trainer:
         ``largest_grad`` is this process's largest-subnet gradient (None: it had no rows); across processes
         it is averaged like the total, so every process projects the same global gradients.
         """
-        params = list(self.supernet.parameters())
         total = self._flat_grad()  # (P,)
         largest_grad = torch.zeros_like(total) if largest_grad is None else largest_grad
         if self.world.size > 1:
             largest_grad = largest_grad * share
             self.world.all_sum(largest_grad)
         combined = total - opposing_component(total - largest_grad, largest_grad)
+        self._write_grads(combined, [p.grad is not None for p in self.supernet.parameters()])
+
+    def _write_grads(self, flat: Tensor, used: Sequence[bool]) -> None:
+        """Each parameter's gradient becomes its slice of ``flat`` (parameter order), or None where not ``used``."""
         offset = 0
-        for param in params:
-            if param.grad is not None:
-                param.grad.copy_(combined[offset : offset + param.numel()].view_as(param))
+        for param, has_grad in zip(self.supernet.parameters(), used):
+            param.grad = flat[offset : offset + param.numel()].view_as(param) if has_grad else None
             offset += param.numel()
 
     def _mixed(self, hard: Tensor, logits: Tensor, soft_targets: Tensor) -> Tensor:
@@ -342,20 +344,12 @@ class Trainer:
         global batch and summed over the world they are the gradient of the global mean loss. A
         parameter keeps no gradient (AdamW skips it) only if no process computed one.
         """
-        params = list(self.supernet.parameters())
+        used = [float(p.grad is not None) for p in self.supernet.parameters()]
         flat = torch.cat(
-            [
-                *((p.grad * share).reshape(-1) if p.grad is not None else p.new_zeros(p.numel()) for p in params),
-                torch.tensor([float(p.grad is not None) for p in params], device=self.device),
-                (loss.float() * share).reshape(1),
-            ]
+            [self._flat_grad() * share, torch.tensor(used, device=self.device), (loss.float() * share).reshape(1)]
         )
         self.world.all_sum(flat)
-        used = flat[-1 - len(params) : -1].tolist()
-        offset = 0
-        for param, has_grad in zip(params, used):
-            param.grad = flat[offset : offset + param.numel()].view_as(param) if has_grad else None
-            offset += param.numel()
+        self._write_grads(flat, [count > 0 for count in flat[-1 - len(used) : -1].tolist()])
         return flat[-1]
 
     @torch.no_grad()
