@@ -95,6 +95,14 @@ def train(
             show_default=False,
         ),
     ] = None,
+    largest_every: Annotated[
+        int | None,
+        typer.Option(
+            "--largest-every",
+            help="Train the largest subnet on every N-th step only: faster smaller subnets (default 1).",
+            show_default=False,
+        ),
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out if it exists.")] = False,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
     loader_workers: Annotated[
@@ -144,6 +152,7 @@ def train(
         "weight_decay": weight_decay,
         "adam_eps": adam_eps,
         "grad_projection": grad_projection,
+        "largest_every": largest_every,
     }
     settings = RayTrainSettings(trials, workers, cpus_per_trial, gpus_per_trial, ray_address, device, loader_workers)
     ray_settings = settings if use_ray else None  # checked either way: every option is valid or refused

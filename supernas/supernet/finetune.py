@@ -44,6 +44,7 @@ from supernas.supernet.checkpoint import file_sha256
 from supernas.supernet.distill import TeacherTargets
 from supernas.supernet.measure import LatencySettings, accuracy, latency_ms
 from supernas.supernet.model import Supernet
+from supernas.supernet.optim import adamw
 from supernas.supernet.static import StaticSubnet, extract
 
 FORMAT = "supernas-subnet-training/1"  # bumped when the layout of an epoch checkpoint changes
@@ -130,7 +131,7 @@ class SubnetTrainer:
         self.task, self.config, self.device = task, config, device
         self.model = model.to(device).train()
         self.teacher = None if teacher is None else teacher.to(device).eval()
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.optimizer = adamw(self.model.parameters(), device, lr=config.lr, weight_decay=config.weight_decay)
         self.steps_per_epoch = math.ceil(len(task.train) / config.batch_size)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
         self.generator = torch.Generator().manual_seed(config.seed)  # shuffling and augmentation

@@ -6,7 +6,12 @@ subnet's (detached) predictions, accumulating gradients into one AdamW step.
 The learning rate warms up linearly, then follows a cosine to zero. With
 ``grad_projection`` the other subnets' summed gradient loses its component
 against the largest subnet's gradient when the two conflict (NASViT), so they
-never undo the largest subnet's own step.
+never undo the largest subnet's own step. With ``largest_every`` n > 1 the
+largest subnet trains on steps 1, 1 + n, ... of each epoch only: the steps
+between are cheaper and the other subnets learn faster per second, at a cost
+to the largest subnet (docs/benchmarks.md); they distil from the teacher or
+from the largest subnet's predictions without gradient, and project against
+the epoch's last largest-subnet gradient.
 
 All randomness comes from one ``numpy.random.Generator`` (subnet sampling) and
 one ``torch.Generator`` (shuffling, augmentation), both stored in every epoch's
@@ -43,6 +48,7 @@ from supernas.search_space import SearchSpace, SubnetConfig, largest, sample, sm
 from supernas.supernet.checkpoint import read_checkpoint, save_checkpoint
 from supernas.supernet.distill import TeacherTargets
 from supernas.supernet.model import Supernet
+from supernas.supernet.optim import adamw
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class TrainConfig:
     grad_clip: float = 1.0  # max global gradient norm
     adam_eps: float = 1e-8  # AdamW epsilon: larger damps steps of weights with small gradients (a pretrained start)
     grad_projection: bool = False  # drop the part of the other subnets' gradient that opposes the largest's
+    largest_every: int = 1  # train the largest subnet on steps 1, 1 + n, 1 + 2n, ... of each epoch only
     seed: int = 0  # seeds weights, shuffling, augmentation and subnet sampling
     eval_subnets: int = 10  # random subnets in the final evaluation table
 
@@ -94,6 +101,7 @@ INT_RANGES = {  # valid range of each integer setting
     "epochs": (1, 100_000),
     "batch_size": (1, 65_536),
     "random_subnets": (0, 64),
+    "largest_every": (1, 1_000),
     "eval_subnets": (0, 10_000),
     "seed": (0, 2**32 - 1),
 }
@@ -181,8 +189,9 @@ class Trainer:
         self.teacher: Supernet | None = None  # a frozen source model every subnet distils from (pretrained init)
         self.teacher_targets: TeacherTargets | None = None  # its probabilities for each step (a table when it pays)
         self.init: dict[str, Any] | None = None  # where a pretrained start came from (provenance, kept in checkpoints)
-        self.optimizer = torch.optim.AdamW(
-            self.supernet.parameters(), lr=config.lr, weight_decay=config.weight_decay, eps=config.adam_eps
+        self._reference: Tensor | None = None  # (P,) the epoch's last largest-subnet gradient (grad_projection)
+        self.optimizer = adamw(
+            self.supernet.parameters(), device, lr=config.lr, weight_decay=config.weight_decay, eps=config.adam_eps
         )
         self.steps_per_epoch = math.ceil(len(task.train) / config.batch_size)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
@@ -226,13 +235,16 @@ class Trainer:
         if self.teacher_targets is not None:
             self.teacher_targets.prepare((self.config.epochs - self.epoch) / self.world.size)  # passes per example
         losses = []
+        self._reference = None
         for step, (rows, (a, b), x) in enumerate(zip(batches, shares, inputs)):
             choices = draw(self.augment_mode, len(rows), spec.shape, spec.kind, self.generator, pad=self.augment_pad)
             x = apply(x.to(self.device, non_blocking=True), spec.kind, choices.rows(a, b))  # (b - a, ...)
             targets = self.teacher_targets
             teacher_probs = targets.probs(x, rows[a:b], choices.rows(a, b)) if targets and len(x) else None  # (b-a, K)
             y = train.y[rows[a:b]].to(self.device)
-            losses.append(self._step(x, y, teacher_probs, (b - a) / len(rows), step + 1))
+            loss = self._step(x, y, teacher_probs, (b - a) / len(rows), step + 1)
+            if loss is not None:
+                losses.append(loss)
             if on_step is not None:
                 on_step(self.epoch + 1, step + 1, self.steps_per_epoch)
         self.epoch += 1
@@ -247,28 +259,36 @@ class Trainer:
         self.history.append(record)
         return record
 
-    def _step(self, x: Tensor, y: Tensor, teacher_probs: Tensor | None, share: float, step: int) -> float:
-        """One sandwich-rule step on this process's ``share`` of the batch; returns the largest subnet's loss.
+    def _step(self, x: Tensor, y: Tensor, teacher_probs: Tensor | None, share: float, step: int) -> float | None:
+        """One sandwich-rule step on this process's ``share`` of the batch; returns the largest subnet's loss
+        (None on a step that does not train it, see ``largest_every``).
 
         With a frozen ``teacher`` (pretrained init; its probabilities ``teacher_probs``) the largest subnet
         distils from it too, and so do the others; without one, the others distil from the largest subnet
-        (in-place distillation).
+        (in-place distillation; on a step that does not train it, from its predictions without gradient).
         """
         cfg = self.config
         self.optimizer.zero_grad(set_to_none=True)
         students = [smallest(self.space)] + [sample(self.space, self.rng) for _ in range(cfg.random_subnets)]
+        train_largest = (step - 1) % cfg.largest_every == 0
         loss = torch.zeros((), device=self.device)
         largest_grad: Tensor | None = None  # (P,) the largest subnet's gradient, kept for grad_projection
         if len(x):  # a process may get no rows of a batch smaller than the world
-            with self._autocast():
-                largest_logits = self.supernet(x, largest(self.space)).float()  # (B, K)
-                loss = F.cross_entropy(largest_logits, y, label_smoothing=cfg.label_smoothing)
-                if teacher_probs is not None:
-                    loss = self._mixed(loss, largest_logits, teacher_probs)
-            loss.backward()
-            if cfg.grad_projection:
-                largest_grad = self._flat_grad()
-            soft_targets = largest_logits.detach().softmax(dim=-1) if teacher_probs is None else teacher_probs
+            soft_targets = teacher_probs
+            if train_largest:
+                with self._autocast():
+                    largest_logits = self.supernet(x, largest(self.space)).float()  # (B, K)
+                    loss = F.cross_entropy(largest_logits, y, label_smoothing=cfg.label_smoothing)
+                    if teacher_probs is not None:
+                        loss = self._mixed(loss, largest_logits, teacher_probs)
+                loss.backward()
+                if cfg.grad_projection:
+                    largest_grad = self._flat_grad()
+                if soft_targets is None:
+                    soft_targets = largest_logits.detach().softmax(dim=-1)
+            elif soft_targets is None:
+                with torch.no_grad(), self._autocast():
+                    soft_targets = self.supernet(x, largest(self.space)).float().softmax(dim=-1)  # (B, K)
             for config in students:
                 with self._autocast():
                     logits = self.supernet(x, config).float()  # (B, K)
@@ -278,7 +298,7 @@ class Trainer:
         if self.world.size > 1:
             loss = self._average_gradients(loss.detach(), share)
         if cfg.grad_projection:
-            self._project_students(largest_grad, share)
+            self._project_students(largest_grad, share, train_largest)
         norm = torch.nn.utils.clip_grad_norm_(self.supernet.parameters(), cfg.grad_clip)
         if not (torch.isfinite(loss) and torch.isfinite(norm)):  # every rank sees the same global values
             kept = f"the checkpoint of epoch {self.epoch} is kept" if self.epoch else "no checkpoint was written"
@@ -288,7 +308,7 @@ class Trainer:
             )
         self.optimizer.step()
         self.scheduler.step()
-        return loss.item()
+        return loss.item() if train_largest else None
 
     def _flat_grad(self) -> Tensor:
         """Every parameter's gradient in one vector, zeros where there is none."""
@@ -296,19 +316,30 @@ class Trainer:
         return torch.cat([(torch.zeros_like(p) if p.grad is None else p.grad).reshape(-1) for p in params])
 
     @torch.no_grad()
-    def _project_students(self, largest_grad: Tensor | None, share: float) -> None:
+    def _project_students(self, largest_grad: Tensor | None, share: float, trained_largest: bool) -> None:
         """Remove from the accumulated gradient the other subnets' component against the largest subnet's.
 
-        ``largest_grad`` is this process's largest-subnet gradient (None: it had no rows); across processes
-        it is averaged like the total, so every process projects the same global gradients.
+        On a step that ``trained_largest``, ``largest_grad`` is this process's gradient of it (None: it had
+        no rows); across processes it is averaged like the total, so every process projects the same global
+        gradients, and it stays the reference of the epoch's next steps that do not train the largest subnet
+        (``largest_every``): their whole gradient is projected against it, on the weights they use.
         """
         total = self._flat_grad()  # (P,)
-        largest_grad = torch.zeros_like(total) if largest_grad is None else largest_grad
-        if self.world.size > 1:
-            largest_grad = largest_grad * share
-            self.world.all_sum(largest_grad)
-        combined = total - opposing_component(total - largest_grad, largest_grad)
-        self._write_grads(combined, [p.grad is not None for p in self.supernet.parameters()])
+        used = [p.grad is not None for p in self.supernet.parameters()]
+        if trained_largest:
+            reference = torch.zeros_like(total) if largest_grad is None else largest_grad
+            if self.world.size > 1:
+                reference = reference * share
+                self.world.all_sum(reference)
+            self._reference = reference
+            combined = total - opposing_component(total - reference, reference)
+        else:
+            assert self._reference is not None  # step 1 of every epoch trains the largest subnet
+            sizes = [p.numel() for p in self.supernet.parameters()]
+            parts = self._reference.split(sizes)
+            reference = torch.cat([part if has_grad else torch.zeros_like(part) for part, has_grad in zip(parts, used)])
+            combined = total - opposing_component(total, reference)
+        self._write_grads(combined, used)
 
     def _write_grads(self, flat: Tensor, used: Sequence[bool]) -> None:
         """Each parameter's gradient becomes its slice of ``flat`` (parameter order), or None where not ``used``."""

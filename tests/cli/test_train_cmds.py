@@ -65,6 +65,7 @@ def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path: Pa
         (["--task", "mnist"], "unknown task 'mnist'; valid: digits, npz:PATH"),
         (["--epochs", "0"], "epochs 0 is out of range"),
         (["--adam-eps", "0"], "--adam-eps 0.0 is out of range; valid: a number > 0 and <= 1"),
+        (["--largest-every", "0"], "--largest-every 0 is out of range; valid: an integer >= 1 and <= 1000"),
         (["--student-weight", "2"], "--student-weight 2.0 is out of range; valid: a number in [0, 1]"),
         (["--random-subnets", "65"], "--random-subnets 65 is out of range; valid: an integer >= 0 and <= 64"),
         (["--device", "tpu"], "device 'tpu' is not valid; valid: auto, cpu, cuda"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -46,18 +47,25 @@ def test_training_learns_and_reports_the_final_table(tmp_path: Path, tiny_space:
     assert not list(tmp_path.glob(".*tmp"))  # no temporary files left behind
 
 
-def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path: Path, tiny_space: SearchSpace) -> None:
+@pytest.mark.parametrize(
+    "config",
+    [SMALL, replace(SMALL, largest_every=3, grad_projection=True)],
+    ids=["sandwich", "largest-every-3-projected"],
+)
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(
+    tmp_path: Path, tiny_space: SearchSpace, config: TrainConfig
+) -> None:
     task = quadrant_task()
-    full = train(task, tiny_space, SMALL, tmp_path / "full.pt")
-    trainer = Trainer(task, tiny_space, SMALL, torch.device("cpu"))
+    full = train(task, tiny_space, config, tmp_path / "full.pt")
+    trainer = Trainer(task, tiny_space, config, torch.device("cpu"))
     trainer.run_epoch()
     save_checkpoint(tmp_path / "part.pt", trainer.state())  # as if killed during epoch 2
-    resumed = train(task, tiny_space, SMALL, tmp_path / "part.pt", resume=True)
+    resumed = train(task, tiny_space, config, tmp_path / "part.pt", resume=True)
     assert resumed.resumed_from == 1
     a, b = read_checkpoint(tmp_path / "full.pt")["model"], read_checkpoint(tmp_path / "part.pt")["model"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert resumed.metrics == full.metrics
-    again = train(task, tiny_space, SMALL, tmp_path / "part.pt", resume=True)  # already complete: no more training
+    again = train(task, tiny_space, config, tmp_path / "part.pt", resume=True)  # already complete: no more training
     assert again.metrics == full.metrics
 
 
@@ -92,6 +100,7 @@ def test_existing_out_needs_resume_and_resume_needs_the_same_settings(tmp_path: 
         ({"kd_weight": 2.0}, "kd_weight 2.0 is out of range; valid: a number in"),
         ({"adam_eps": 0.0}, r"adam_eps 0.0 is out of range; valid: a number > 0 and <= 1"),
         ({"grad_projection": 1}, "grad_projection 1 is not a boolean; valid: true, false"),
+        ({"largest_every": 0}, "largest_every 0 is out of range; valid: an integer >= 1 and <= 1000"),
     ],
 )
 def test_bad_training_settings(settings: dict[str, float], needle: str) -> None:
@@ -108,10 +117,11 @@ def test_opposing_component_is_the_part_along_the_reference_only_when_they_oppos
     assert torch.equal(opposing_component(torch.tensor([-3.0, 1.0, 0.5]), torch.zeros(3)), torch.zeros(3))
 
 
-def _step_gradient(trainer: Trainer, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The gradient one sandwich step hands to AdamW (flat, zeros where none), without taking the step."""
+def _step_gradient(trainer: Trainer, x: torch.Tensor, y: torch.Tensor, step: int = 1) -> torch.Tensor:
+    """The gradient one sandwich step (``step`` of its epoch) hands to AdamW (flat, zeros where none), without
+    taking the step."""
     trainer.optimizer.step = lambda *args, **kwargs: None  # type: ignore[method-assign]
-    trainer._step(x, y, None, 1.0, 1)
+    trainer._step(x, y, None, 1.0, step)
     return trainer._flat_grad()
 
 
@@ -207,3 +217,61 @@ def test_resume_keeps_the_augmentation_of_the_checkpoint(tmp_path: Path, tiny_sp
     with pytest.raises(TrainingError, match="augment 'flip' is not valid; valid: auto, none, shift, crop-flip"):
         train(task, tiny_space, SMALL, tmp_path / "new.pt", augment="flip")
     assert not (tmp_path / "new.pt").exists()
+
+
+def test_largest_every_trains_the_largest_subnet_on_steps_1_1_plus_n_of_each_epoch(tiny_space: SearchSpace) -> None:
+    task = quadrant_task()  # 128 training examples: 8 steps of 16 per epoch
+    trainer = Trainer(task, tiny_space, TrainConfig(epochs=2, batch_size=16, largest_every=3), torch.device("cpu"))
+    step = trainer._step
+    trained: list[bool] = []
+
+    def recording(*args: object) -> float | None:
+        loss = step(*args)  # type: ignore[arg-type]
+        trained.append(loss is not None)
+        return loss
+
+    trainer._step = recording  # type: ignore[method-assign]
+    records = [trainer.run_epoch(), trainer.run_epoch()]
+    assert trained == [True, False, False, True, False, False, True, False] * 2
+    assert all(math.isfinite(r.loss) for r in records)  # the mean of the largest subnet's 3 losses
+
+
+def test_a_step_without_the_largest_subnet_trains_the_students_on_its_predictions(tiny_space: SearchSpace) -> None:
+    task = quadrant_task()
+    config = TrainConfig(epochs=1, batch_size=16, random_subnets=2, grad_clip=1e9, largest_every=2)
+    cpu = torch.device("cpu")
+    x, y = task.train.x[:16], task.train.y[:16]
+    plain = _step_gradient(Trainer(task, tiny_space, config, cpu), x, y)
+    largest_only = _step_gradient(Trainer(task, tiny_space, replace(config, student_weight=0.0), cpu), x, y)
+    students = _step_gradient(Trainer(task, tiny_space, config, cpu), x, y, step=2)
+    assert torch.allclose(students, plain - largest_only, atol=1e-7)
+    assert students.abs().max() > 0
+
+
+def test_a_step_without_the_largest_subnet_projects_against_the_epochs_last_largest_gradient(
+    tiny_space: SearchSpace,
+) -> None:
+    task = quadrant_task()
+    config = TrainConfig(epochs=1, batch_size=16, random_subnets=2, grad_clip=1e9, largest_every=4)
+    cpu = torch.device("cpu")
+    conflicts = []
+    for start in range(16, 128, 16):  # step 1 on the first batch, then a step without the largest on another
+        first, second = (
+            (task.train.x[:16], task.train.y[:16]),
+            (task.train.x[start : start + 16], task.train.y[start : start + 16]),
+        )
+        reference = _step_gradient(Trainer(task, tiny_space, replace(config, student_weight=0.0), cpu), *first)
+        plain = Trainer(task, tiny_space, config, cpu)
+        _step_gradient(plain, *first)
+        students = _step_gradient(plain, *second, step=2)
+        projecting = Trainer(task, tiny_space, replace(config, grad_projection=True), cpu)
+        _step_gradient(projecting, *first)
+        projected = _step_gradient(projecting, *second, step=2)
+        used = torch.cat([torch.full((p.numel(),), p.grad is not None) for p in projecting.supernet.parameters()])
+        reference = reference * used  # the weights the students use: the others keep no gradient
+        conflict = torch.dot(students, reference).item() < 0
+        conflicts.append(conflict)
+        assert torch.allclose(projected, students - opposing_component(students, reference), atol=1e-7)
+        if not conflict:
+            assert torch.equal(projected, students)
+    assert any(conflicts) and not all(conflicts), conflicts
