@@ -6,7 +6,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -250,7 +250,7 @@ class Store:
         try:
             path = _sqlite_file(url)
             if path is None or path.exists():
-                _check_schema(engine, url, create=True)
+                _while_being_created(engine, lambda: _check_schema(engine, url, create=True))
             else:
                 check_writable(path.parent, "storage")
         except SQLAlchemyError as exc:
@@ -969,20 +969,33 @@ def _enable_wal(engine: Engine) -> None:
 
 
 def _create_or_check(engine: Engine, url: str, create: bool, is_file: bool) -> None:
-    """Check the schema and (with ``create``) create or migrate it. Another process creating the same new
-    database at the same moment shows a half-made schema of supernas's own tables, or makes a second
-    migration fail on a table it has just created: then wait for it and check again."""
+    """Check the schema and (with ``create``) create or migrate it, waiting for another process that is
+    creating the same new database (see ``_while_being_created``)."""
+
+    def attempt() -> None:
+        upgrade = _check_schema(engine, url, create)
+        if create and is_file:
+            _enable_wal(engine)
+        if upgrade:
+            migrations.upgrade(engine)
+
+    if create:
+        _while_being_created(engine, attempt)
+    else:
+        attempt()
+
+
+def _while_being_created(engine: Engine, attempt: Callable[[], object]) -> None:
+    """Run ``attempt``, again while it fails on a database another process is creating at the same moment: that
+    shows a half-made schema of supernas's own tables, or makes a second migration fail on a table it has just
+    created. Waits up to ``CREATION_WAIT_S``; any other failure is raised at once."""
     deadline = time.monotonic() + CREATION_WAIT_S
     while True:
         try:
-            upgrade = _check_schema(engine, url, create)
-            if create and is_file:
-                _enable_wal(engine)
-            if upgrade:
-                migrations.upgrade(engine)
+            attempt()
             return
         except (StorageError, SQLAlchemyError):
-            if not (create and _being_created(engine)) or time.monotonic() > deadline:
+            if not _being_created(engine) or time.monotonic() > deadline:
                 raise
             time.sleep(CREATION_POLL_S)
 

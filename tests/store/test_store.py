@@ -20,7 +20,7 @@ from supernas.errors import StorageError
 from supernas.store import Store, TrainingKey, TrainingStatus
 from supernas.store.migrations import current_revision, head_revision, upgrade
 from supernas.store.models import Base
-from supernas.store.store import _being_created
+from supernas.store.store import CREATION_WAIT_S, _being_created
 
 OBJECTIVES = [{"name": "accuracy", "direction": "max"}, {"name": "params", "direction": "min"}]
 
@@ -238,6 +238,35 @@ def test_a_database_between_two_migrations_counts_as_being_created(tmp_path: Pat
         connection.exec_driver_sql("CREATE TABLE notes (text TEXT)")
     assert not _being_created(engine)  # another program's table: refused at once, as before
     engine.dispose()
+
+
+def test_checking_a_url_waits_for_another_process_creating_that_database(tmp_path: Path) -> None:
+    # `search` checks its --storage before it opens it; a CI run checked while a concurrent first search was
+    # creating the database and was told it "holds a database of something else (tables alembic_version, ...)".
+    url = f"sqlite:///{tmp_path / 'midway.db'}"
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)  # the creator has committed its tables but not yet its schema version
+
+    def stamp() -> None:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+            connection.exec_driver_sql(f"INSERT INTO alembic_version VALUES ('{head_revision()}')")
+
+    finish = threading.Timer(0.5, stamp)
+    started = time.monotonic()
+    finish.start()
+    try:
+        Store.check_url(url)
+    finally:
+        finish.join()
+    assert time.monotonic() - started >= 0.5  # it waited for the creator instead of refusing the database
+    engine.dispose()
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE notes (text TEXT)").connection.close()
+    started = time.monotonic()
+    with pytest.raises(StorageError, match=r"holds a database of something else \(tables notes\)"):
+        Store.check_url(f"sqlite:///{other}")
+    assert time.monotonic() - started < CREATION_WAIT_S  # another program's database: refused at once
 
 
 def test_processes_racing_to_create_a_new_database_all_succeed(tmp_path: Path) -> None:
