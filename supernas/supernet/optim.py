@@ -1,8 +1,8 @@
 """The optimizer every training in supernas uses: AdamW, fused into one kernel where PyTorch has one.
 
 The fused kernel updates every parameter tensor in one call. On a small supernet the per-tensor loop of
-the default implementation costs more than the update itself (digits, 128 tensors: 7.9 ms vs 1.3 ms per
-step on 2 CPU threads; docs/benchmarks.md). It computes the same update up to float rounding.
+the default CPU implementation costs several times the update itself (benchmarks/optimizer.py,
+docs/benchmarks.md). It computes the same update up to float rounding.
 """
 
 from __future__ import annotations
