@@ -18,7 +18,8 @@ torch thread count (``--threads``) and explicit seeds:
 3. **Time to quality.** ``prepare_training`` + ``train_supernet`` from scratch (the ``supernas train
    --task digits`` defaults, 120 epochs) and from the trained ViT (``init=`` the loaded model: import,
    ordering, recursion fit, the source distils into every subnet; the library's pretrained-start
-   defaults, ``PRETRAINED_START``: 40 epochs, peak lr 8e-3, AdamW epsilon 1e-3). Every few epochs the
+   defaults, ``PRETRAINED_START``: 50 epochs, peak lr 8e-3, AdamW epsilon 1e-3, the largest subnet
+   trained on every 4th step). Every few epochs the
    validation accuracy of the largest, the smallest and the same 20 random subnets (median) is read
    from the epoch's checkpoint; the clock excludes that evaluation but includes ``prepare_training``.
    Reported: when each pretrained run first reaches each from-scratch final value, as a share of the

@@ -216,8 +216,10 @@ def test_help_states_the_defaults_of_a_plain_and_a_pretrained_start() -> None:
     from supernas.supernet.train import PRETRAINED_START, TrainConfig
 
     text = " ".join(CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "300"}).output.split())
-    for field, words in (("epochs", "Epochs"), ("lr", "Peak learning rate"), ("adam_eps", "AdamW epsilon")):
-        match = re.search(rf"{words} \(default ([^;]+); ([^ ]+) with --init\)", text)
+    fields = {"epochs": "Epochs", "lr": "Peak learning rate", "adam_eps": "AdamW epsilon", "largest_every": "step only"}
+    assert set(fields) == set(PRETRAINED_START)  # every setting a pretrained start changes is in the help
+    for field, words in fields.items():
+        match = re.search(rf"{words}[^(]*\(default ([^;]+); ([^ ]+) with --init\)", text)
         assert match is not None, field
         plain, pretrained = (float(value) for value in match.groups())
         assert (plain, pretrained) == (getattr(TrainConfig(), field), PRETRAINED_START[field]), field
