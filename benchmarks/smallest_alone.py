@@ -79,7 +79,7 @@ def main() -> None:
     teacher = extract(start, largest(space)).eval()
     config = smallest(space)
     print(f"smallest subnet: {config}")
-    print("columns: init | epochs | lr | KD share | seed | accuracy at the start | at the end | best epoch | s/epoch")
+    print("columns: init | epochs | lr | KD share | seed | accuracy at the start, at the end, best | s/epoch")
 
     runs: list[dict[str, Any]] = []
     for lr, kd, seed in itertools.product(args.lr, args.kd_weight, args.seeds):
