@@ -38,10 +38,9 @@ from supernas.supernet import Supernet, extract
 from supernas.supernet.finetune import FinetuneConfig, SubnetTrainer
 from supernas.supernet.pretrained import load_timm, require
 from supernas.supernet.static import StaticSubnet
-from supernas.supernet.train import PRETRAINED_START
+from supernas.supernet.train import PRETRAINED_START, TrainConfig
 
-WARMUP = 0.05  # the supernet trainer's warmup share (TrainConfig.warmup)
-BATCH = 32  # the supernet trainer's batch size (TrainConfig.batch_size)
+SUPERNET = TrainConfig()  # the from-scratch supernet training: its batch size, warmup, lr and epochs
 
 
 def train_alone(
@@ -64,7 +63,9 @@ def main() -> None:
     parser.add_argument("--lr", type=float, nargs="+", default=[5e-3, 8e-3], help="peak learning rates")
     parser.add_argument("--kd-weight", type=float, nargs="+", default=[0.5, 1.0], help="distillation shares")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="shuffling and augmentation seeds")
-    parser.add_argument("--scratch-epochs", type=int, default=120, help="epochs of the from-scratch reference")
+    parser.add_argument(
+        "--scratch-epochs", type=int, default=SUPERNET.epochs, help="epochs of the from-scratch reference"
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (default 2)")
     parser.add_argument("--json-out", type=Path, default=None, help="write every curve to this JSON file")
     args = parser.parse_args()
@@ -83,15 +84,24 @@ def main() -> None:
 
     runs: list[dict[str, Any]] = []
     for lr, kd, seed in itertools.product(args.lr, args.kd_weight, args.seeds):
-        settings = FinetuneConfig(epochs=args.epochs, batch_size=BATCH, lr=lr, warmup=WARMUP, kd_weight=kd, seed=seed)
+        settings = FinetuneConfig(
+            epochs=args.epochs, batch_size=SUPERNET.batch_size, lr=lr, warmup=SUPERNET.warmup, kd_weight=kd, seed=seed
+        )
         result = train_alone(extract(start, config), task, settings, teacher)
         runs.append({"init": "pretrained", "lr": lr, "kd_weight": kd, "seed": seed, "epochs": args.epochs} | result)
     for seed in args.seeds:
-        settings = FinetuneConfig(epochs=args.scratch_epochs, batch_size=BATCH, lr=3e-3, warmup=WARMUP, seed=seed)
+        settings = FinetuneConfig(
+            epochs=args.scratch_epochs,
+            batch_size=SUPERNET.batch_size,
+            lr=SUPERNET.lr,
+            warmup=SUPERNET.warmup,
+            seed=seed,
+        )
         fresh = Supernet(space, task.spec, torch.Generator().manual_seed(seed))
         result = train_alone(extract(fresh, config), task, settings, None)
         runs.append(
-            {"init": "scratch", "lr": 3e-3, "kd_weight": 0.0, "seed": seed, "epochs": args.scratch_epochs} | result
+            {"init": "scratch", "lr": SUPERNET.lr, "kd_weight": 0.0, "seed": seed, "epochs": args.scratch_epochs}
+            | result
         )
 
     for run in runs:
