@@ -18,12 +18,13 @@ torch thread count (``--threads``) and explicit seeds:
 3. **Time to quality.** ``prepare_training`` + ``train_supernet`` from scratch (the ``supernas train
    --task digits`` defaults, 120 epochs) and from the trained ViT (``init=`` the loaded model: import,
    ordering, recursion fit, the source distils into every subnet; the library's pretrained-start
-   defaults, ``PRETRAINED_START``: 50 epochs, peak lr 8e-3, AdamW epsilon 1e-3, the largest subnet
-   trained on every 4th step). Every few epochs the
-   validation accuracy of the largest, the smallest and the same 20 random subnets (median) is read
-   from the epoch's checkpoint; the clock excludes that evaluation but includes ``prepare_training``.
-   Reported: when each pretrained run first reaches each from-scratch final value, as a share of the
-   from-scratch wall time, without and with the source model's own training time.
+   defaults, ``PRETRAINED_START``: fewer epochs, a higher peak lr, a larger AdamW epsilon, the
+   largest subnet trained on every few steps only). Every few epochs the validation accuracy of the
+   largest, the smallest and the same 20 random subnets (median) is read from the epoch's checkpoint;
+   the clock excludes that evaluation but includes ``prepare_training``. Reported: when each
+   pretrained run first reaches each from-scratch final value, as a share of the from-scratch wall
+   time, without and with the source model's own training time (over several seeds:
+   ``benchmarks/pretrained_seeds.py``).
 4. **RRT initialisation.** Right after import (ordered), subnets that loop over shared blocks with
    LoRA (the recursion target, variants of it, and seeded random subnets with loops > 1 and every
    LoRA rank > 0): accuracy with the SVD-fitted adapters vs. the same weights with every LoRA ``B``

@@ -14,7 +14,7 @@ costs it nothing.
 
 The source is a digits ViT saved by ``benchmarks/pretrained.py --save-source FILE``.
 
-Run: ``.venv/bin/python benchmarks/smallest_alone.py --source-weights FILE [--epochs 50]
+Run: ``.venv/bin/python benchmarks/smallest_alone.py --source-weights FILE [--epochs E]
 [--lr 5e-3 8e-3] [--kd-weight 0.5 1.0] [--seeds 0 1 2] [--scratch-epochs 120] [--json-out FILE]``
 """
 

@@ -54,7 +54,7 @@ def train(
         typer.Option("--init-weights", help="With --init timm:…: a local state dict file.", show_default=False),
     ] = None,
     epochs: Annotated[
-        int | None, typer.Option("--epochs", help="Epochs (default 120; 50 with --init).", show_default=False)
+        int | None, typer.Option("--epochs", help="Epochs (default 120; 55 with --init).", show_default=False)
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed (default 0).", show_default=False)] = None,
     batch_size: Annotated[
