@@ -86,9 +86,10 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Per seed: the targets, the pretrained run at a third and when it first holds all three (the goal,
     as ``benchmarks/pretrained.py`` reads it); across seeds: how often a run reaches another seed's values."""
     seeds = []
+    windows = {run["seed"]: within_a_third(run) for run in runs}
     for run in runs:
         target = values(run["scratch"]["points"][-1])
-        window = within_a_third(run)
+        window = windows[run["seed"]]
         first = first_holding(run["pretrained"]["points"], target)
         scratch_seconds = run["scratch"]["train_seconds"]
         seeds.append(
@@ -104,7 +105,6 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
             }
         )
     by_seed = {s["seed"]: s for s in seeds}
-    windows = {run["seed"]: within_a_third(run) for run in runs}
     pairs = list(permutations(by_seed, 2))
     return {
         "seeds": seeds,
