@@ -237,6 +237,13 @@ def timm_model(timm: ModuleType, settings: dict[str, Any], seed: int, ln_eps: fl
     return model
 
 
+def saved_source(path: Path, space: SearchSpace) -> nn.Module:
+    """The digits ViT a run saved with ``--save-source``, loaded for evaluation."""
+    model = timm_model(require("timm"), SOURCE_SETTINGS, 0, ln_eps=space.ln_eps)  # the weights are replaced
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.eval()
+
+
 def fan_in_init(model: nn.Module, seed: int) -> nn.Module:
     """Redraw every Linear weight with fan-in scaling (std in^-1/2, truncated at 2 std; zero biases), as the
     supernet initialises its own. timm's std 0.02 trained far slower on digits (under 70 % validation
@@ -738,16 +745,14 @@ def main() -> None:
 
     task = load_task("digits")
     space = default_space(task.spec)
-    timm = require("timm")
-    model = fan_in_init(timm_model(timm, SOURCE_SETTINGS, args.seed, ln_eps=space.ln_eps), args.seed)
     if args.source_weights is not None:  # a source trained before (its training time is not known here)
-        model.load_state_dict(torch.load(args.source_weights, map_location="cpu", weights_only=True))
-        model.eval()
+        model = saved_source(args.source_weights, space)
         recipe = asdict(SourceRecipe(epochs=sizes.source_epochs, seed=args.seed))
         source_run: dict[str, Any] = {"recipe": recipe, "train_seconds": 0.0, "loaded_from": str(args.source_weights)}
         source_run |= {"val": _eval(model, task.val, device), "test": _eval(model, task.test, device)}
         model.cpu()
     else:
+        model = fan_in_init(timm_model(require("timm"), SOURCE_SETTINGS, args.seed, ln_eps=space.ln_eps), args.seed)
         source_run = train_source(model, task, SourceRecipe(epochs=sizes.source_epochs, seed=args.seed), device)
     if args.save_source is not None:
         torch.save(model.state_dict(), args.save_source)

@@ -36,12 +36,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pretrained import SOURCE_SETTINGS, fan_in_init, random_configs, run_curve, timm_model
+from pretrained import random_configs, run_curve, saved_source
 
 from supernas.atomic import write_json
 from supernas.data import load_task
 from supernas.search_space import SearchSpace, default_space
-from supernas.supernet.pretrained import load_timm, require
+from supernas.supernet.pretrained import PretrainedViT, load_timm
 from supernas.supernet.train import PRETRAINED_START
 
 SCRATCH_EPOCHS = 120  # the from-scratch schedule goal 3 names
@@ -49,11 +49,8 @@ RANDOM_SUBNETS = 20  # random subnets whose median is the third value
 METRICS = ("largest", "smallest", "median_random")  # the three values of goal 3, in table order
 
 
-def run_seed(seed: int, space: SearchSpace, weights: Path) -> dict[str, Any]:
+def run_seed(seed: int, space: SearchSpace, source: PretrainedViT) -> dict[str, Any]:
     """The from-scratch run and the pretrained run of one seed, on the seed's random subnets."""
-    model = fan_in_init(timm_model(require("timm"), SOURCE_SETTINGS, seed, ln_eps=space.ln_eps), seed)
-    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    source = load_timm(model.eval())
     configs = random_configs(space, RANDOM_SUBNETS, seed)
     scratch_settings = {"epochs": SCRATCH_EPOCHS, "seed": seed}
     with tempfile.TemporaryDirectory() as tmp:
@@ -161,10 +158,11 @@ def main() -> None:
     runs: list[dict[str, Any]] = [] if before is None else before["runs"]
     done = {run["seed"] for run in runs}
     print(f"pretrained start {dict(PRETRAINED_START)}; seeds done before: {sorted(done) or 'none'}")
+    source = load_timm(saved_source(args.source_weights, space))
     for seed in args.seeds:
         if seed in done:
             continue
-        runs.append(run_seed(seed, space, args.source_weights))
+        runs.append(run_seed(seed, space, source))
         write_json(args.json_out, {"threads": args.threads, "pretrained_start": PRETRAINED_START, "runs": runs})
         print(f"seed {seed} done", flush=True)
     chosen = [run for run in runs if run["seed"] in set(args.seeds)]

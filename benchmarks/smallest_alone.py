@@ -29,14 +29,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pretrained import SOURCE_SETTINGS, fan_in_init, library_start, timm_model
+from pretrained import library_start, saved_source
 
 from supernas.atomic import write_json
 from supernas.data import TaskData, load_task
 from supernas.search_space import default_space, largest, smallest
 from supernas.supernet import Supernet, extract
 from supernas.supernet.finetune import FinetuneConfig, SubnetTrainer
-from supernas.supernet.pretrained import load_timm, require
+from supernas.supernet.pretrained import load_timm
 from supernas.supernet.static import StaticSubnet
 from supernas.supernet.train import PRETRAINED_START, TrainConfig
 
@@ -73,10 +73,9 @@ def main() -> None:
 
     task = load_task("digits")
     space = default_space(task.spec)
-    model = fan_in_init(timm_model(require("timm"), SOURCE_SETTINGS, 0, ln_eps=space.ln_eps), 0)
-    model.load_state_dict(torch.load(args.source_weights, map_location="cpu", weights_only=True))
+    source = load_timm(saved_source(args.source_weights, space))
     with tempfile.TemporaryDirectory() as tmp:
-        start = library_start(load_timm(model.eval()), space, {"seed": 0}, Path(tmp))
+        start = library_start(source, space, {"seed": 0}, Path(tmp))
     teacher = extract(start, largest(space)).eval()
     config = smallest(space)
     print(f"smallest subnet: {config}")
