@@ -7,8 +7,9 @@ checks the output file; :func:`train_supernet` or :func:`train_supernet_on_ray` 
 runs the plan.
 
 A pretrained start (``init="timm:NAME"`` or ``"hf:DIR"``) imports the source model
-exactly into a supernet, orders heads, MLP units and channels by importance, fits the
-recursion adapters, and makes the source model the distillation teacher of every
+exactly into a supernet, turns its residual stream to its principal directions and orders
+heads, MLP units and channels by importance (the logits stay the same), fits the recursion
+adapters, and makes the source model the distillation teacher of every
 subnet (when it keeps its classifier); the run begins from a checkpoint of that state.
 """
 
@@ -51,7 +52,7 @@ from supernas.supernet.train import (
 )
 
 MAX_TRIALS = 1000  # Ray Tune trials of one sweep
-CALIBRATION_BATCHES = 4  # training batches that score importance after a pretrained import
+CALIBRATION_BATCHES = 4  # training batches that rotate the stream and score importance in a pretrained import
 CALIBRATION_BATCH_SIZE = 64
 
 
@@ -60,9 +61,9 @@ class PretrainedStart:
     """The supernet a pretrained source becomes: where training starts, and whether it teaches."""
 
     source: str  # "timm:NAME", "hf:DIR" or the name of a given model
-    weights: dict[str, Tensor]  # the imported, importance-ordered supernet's state dict
+    weights: dict[str, Tensor]  # the imported (rotated, importance-ordered) supernet's state dict
     teacher: bool  # the source model distils into every subnet (False when its classifier was replaced)
-    reorder_gap: float  # largest |logit| change of the largest subnet by importance ordering (float noise only)
+    source_gap: float | None  # max |logit| difference of the largest subnet to the source (float noise); None: new head
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ def _pretrained_start(
     space: SearchSpace | None,
     config: TrainConfig,
 ) -> tuple[PretrainedStart, SearchSpace]:
-    """Import ``init`` for ``task``, order it by importance on a few training batches, and fit recursion."""
+    """Import ``init`` for ``task`` (stream rotated on a few training batches), fit recursion, order by importance."""
     from supernas.search_space import largest
     from supernas.supernet.importance import reorder_by_importance
     from supernas.supernet.pretrained import logit_gap
@@ -215,18 +216,21 @@ def _pretrained_start(
             source = load_pretrained(init, state_dict=init_weights)
         else:
             source = init
-        imported = import_pretrained(source, task.spec, space, generator=torch.Generator().manual_seed(config.seed))
-    calibration = _calibration_batches(task, config.seed)
-    imported_largest = extract(imported.supernet, largest(imported.supernet.space)).eval()  # the source's logits
+        calibration = _calibration_batches(task, config.seed)
+        generator = torch.Generator().manual_seed(config.seed)
+        imported = import_pretrained(source, task.spec, space, calibration=calibration, generator=generator)
     reorder_by_importance(imported.supernet, calibration)
-    gap = logit_gap(imported.supernet, imported_largest, calibration[0])
+    gap = None
+    if not imported.fresh_head:  # the start's largest subnet against the source as read (no rotation, no ordering)
+        as_read = import_pretrained(source, task.spec, imported.supernet.space).supernet
+        gap = logit_gap(imported.supernet, extract(as_read, largest(as_read.space)).eval(), calibration[0])
     weights = {k: v.detach().cpu().clone() for k, v in imported.supernet.state_dict().items()}
-    start = PretrainedStart(_source_name(init), weights, teacher=not imported.fresh_head, reorder_gap=gap)
+    start = PretrainedStart(_source_name(init), weights, teacher=not imported.fresh_head, source_gap=gap)
     return start, imported.supernet.space
 
 
 def _calibration_batches(task: TaskData, seed: int) -> list[Tensor]:
-    """A few seeded batches of the training split (the scores of importance ordering)."""
+    """A few seeded batches of the training split (they rotate the stream and score importance)."""
     order = torch.randperm(len(task.train), generator=torch.Generator().manual_seed(seed))
     size = min(CALIBRATION_BATCH_SIZE, len(order))
     positions = [order[k * size : (k + 1) * size] for k in range(min(CALIBRATION_BATCHES, len(order) // size))]
@@ -238,7 +242,7 @@ def write_start(plan: TrainingPlan) -> None:
     if plan.start is None:
         return
     trainer = Trainer(plan.task, plan.space, plan.config, torch.device("cpu"), augment=plan.augment)
-    provenance = {"source": plan.start.source, "teacher": plan.start.teacher, "reorder_gap": plan.start.reorder_gap}
+    provenance = {"source": plan.start.source, "teacher": plan.start.teacher, "source_gap": plan.start.source_gap}
     trainer.start_from(plan.start.weights, plan.start.teacher, provenance)
     save_checkpoint(plan.out, trainer.state())
 

@@ -11,7 +11,8 @@ Three steps, each usable on its own:
 3. :func:`import_pretrained` builds a :class:`~supernas.supernet.Supernet` holding the weights:
    its largest float subnet computes the source model's logits (up to float rounding, well
    within 1e-5), and the per-layer LoRA adapters are fitted for recursion
-   (:mod:`supernas.supernet.recursion`).
+   (:mod:`supernas.supernet.recursion`). Given calibration batches, it first turns the source's
+   residual stream to its principal directions (:mod:`supernas.supernet.rotation`).
 
 Then :func:`~supernas.supernet.importance.reorder_by_importance` may sort heads, hidden units and
 channels so smaller subnets keep the most important ones; it leaves the largest subnet and the
@@ -28,7 +29,7 @@ import importlib
 import json
 import sys
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -47,6 +48,7 @@ from supernas.supernet.checkpoint import load_failure
 from supernas.supernet.model import Supernet
 from supernas.supernet.ops import ElasticLayerNorm, ElasticLinear
 from supernas.supernet.recursion import LINEARS, BlockWeights, RecursionInit, SharedInit, init_recursion
+from supernas.supernet.rotation import rotate_stream
 
 SHARES = (0.5, 0.75, 1.0)  # smaller choices of a derived space, as shares of the source's maxima
 LOOPS = (1, 2, 3)  # loop choices of a derived space (those up to its depth)
@@ -686,6 +688,7 @@ class ImportedSupernet:
     info: SourceInfo  # the source
     fresh_head: bool  # True: the task's classes differ, the classifier is new (seeded)
     recursion: RecursionInit  # how the shared blocks and LoRA adapters were set
+    rotated: bool  # True: the stream was turned to its principal directions first (rotate_stream)
 
 
 def import_pretrained(
@@ -693,6 +696,7 @@ def import_pretrained(
     spec: InputSpec | None = None,
     space: SearchSpace | None = None,
     *,
+    calibration: Iterable[Tensor] | None = None,
     shared_init: SharedInit = "first",
     allow_inexact: bool = False,
     generator: torch.Generator | None = None,
@@ -701,8 +705,11 @@ def import_pretrained(
 
     ``spec`` is the task's input (default: the source's); it must have the source's image shape,
     and a different number of classes gets a fresh classifier drawn from ``generator``. ``space``
-    defaults to :func:`pretrained_space`; its largest choices must be the source's. The LoRA
-    adapters are fitted for recursion with ``shared_init`` (see :mod:`supernas.supernet.recursion`).
+    defaults to :func:`pretrained_space`; its largest choices must be the source's. With
+    ``calibration`` (input batches of the task), the source's stream is first turned to its principal
+    directions on them (:func:`~supernas.supernet.rotation.rotate_stream`: the same logits, and the
+    leading channels that narrower subnets keep carry the most). The LoRA adapters are fitted for
+    recursion with ``shared_init`` (see :mod:`supernas.supernet.recursion`).
     """
     info = source.info
     spec = _task_spec(info, spec)
@@ -711,9 +718,11 @@ def import_pretrained(
     space.check_input(spec)
     supernet = Supernet(space, spec, generator if generator is not None else torch.Generator().manual_seed(0))
     fresh_head = spec.num_classes != info.num_classes
+    if calibration is not None:
+        source = rotate_stream(source, calibration)
     _copy(supernet, source, keep_head=not fresh_head)
     recursion = init_recursion(supernet, [layer.linears for layer in source.layers], shared_init, allow_inexact)
-    return ImportedSupernet(supernet, info, fresh_head, recursion)
+    return ImportedSupernet(supernet, info, fresh_head, recursion, rotated=calibration is not None)
 
 
 def _task_spec(info: SourceInfo, spec: InputSpec | None) -> InputSpec:

@@ -187,7 +187,9 @@ def test_a_pretrained_start_imports_teaches_and_resumes(tmp_path: Path, pretrain
         init="timm:vit_tiny_patch16_224",
         init_weights=weights,
     )
-    assert plan.start is not None and plan.start.teacher and plan.start.reorder_gap < 1e-4
+    assert plan.start is not None and plan.start.teacher and plan.start.source_gap < 1e-4
+    positions = plan.start.weights["stem.pos_embed"]  # (1, N+1, E); timm's are random, not centred
+    assert float(positions.sum(dim=-1).abs().max()) < 1e-5  # the stream was centred and rotated (Q 1 = 1)
     recipe = {name: getattr(plan.config, name) for name in PRETRAINED_START}
     assert recipe == {**PRETRAINED_START, "epochs": 1}  # a pretrained start's defaults, below the given settings
     assert (plan.space.max_depth, max(plan.space.embed_dim), plan.space.head_dim, plan.space.patch_size) == (

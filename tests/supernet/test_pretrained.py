@@ -19,6 +19,7 @@ from supernas.search_space import InputSpec, SearchSpace, largest
 from supernas.supernet import Supernet, extract
 from supernas.supernet.importance import reorder_by_importance
 from supernas.supernet.pretrained import (
+    PretrainedViT,
     check_space,
     import_pretrained,
     load_hf,
@@ -101,6 +102,17 @@ def assert_exact(supernet: Supernet, source: nn.Module, x: Tensor) -> float:
     return gap
 
 
+def assert_exact_imports(source: PretrainedViT, model: nn.Module, x: Tensor, seed: int) -> None:
+    """Exact as imported and with the stream rotated, each before and after importance reordering."""
+    calibration = [images(source.info.input_spec(), 16, seed=seed)]
+    for rotate_on in (None, calibration):
+        imported = import_pretrained(source, calibration=rotate_on)
+        assert imported.rotated == (rotate_on is not None)
+        assert_exact(imported.supernet, model, x)
+        reorder_by_importance(imported.supernet, calibration)
+        assert_exact(imported.supernet, model, x)
+
+
 def one_line_error(call: Callable[[], object], fragment: str, kind: type[SupernasError] = CheckpointError) -> str:
     with pytest.raises(kind) as err:
         call()
@@ -126,10 +138,7 @@ def test_timm_import_is_exact_before_and_after_importance_reordering(
     assert info.qkv_bias == settings.get("qkv_bias", True) and info.layer_scale == ("init_values" in settings)
     imported = import_pretrained(source)
     assert not imported.fresh_head and imported.supernet.space.ln_eps == 1e-6
-    x = images(imported.supernet.spec, 6, seed=2)
-    assert_exact(imported.supernet, model, x)
-    reorder_by_importance(imported.supernet, [images(imported.supernet.spec, 16, seed=3)])
-    assert_exact(imported.supernet, model, x)
+    assert_exact_imports(source, model, images(imported.supernet.spec, 6, seed=2), seed=3)
 
 
 def test_timm_model_by_name_with_a_state_dict_file(timm: ModuleType, tmp_path: Path) -> None:
@@ -162,11 +171,7 @@ def test_hugging_face_import_is_exact_before_and_after_reordering(
     source = load_pretrained(f"hf:{tmp_path}")
     assert source.info.framework == "hf" and source.info.mlp_hidden == config["intermediate_size"]
     assert source.info.ln_eps == config.get("layer_norm_eps", 1e-12)
-    imported = import_pretrained(source)
-    x = images(imported.supernet.spec, 6, seed=7)
-    assert_exact(imported.supernet, model, x)
-    reorder_by_importance(imported.supernet, [images(imported.supernet.spec, 16, seed=8)])
-    assert_exact(imported.supernet, model, x)
+    assert_exact_imports(source, model, images(source.info.input_spec(), 6, seed=7), seed=8)
 
 
 def test_hugging_face_model_without_a_head_needs_the_task_and_gets_a_fresh_head(
