@@ -198,8 +198,7 @@ def _pretrained_start(
     """Import ``init`` for ``task`` (stream rotated on a few training batches), fit recursion, order by importance."""
     from supernas.search_space import largest
     from supernas.supernet.importance import reorder_by_importance
-    from supernas.supernet.pretrained import logit_gap
-    from supernas.supernet.static import extract
+    from supernas.supernet.rotation import source_logits
 
     with about("pretrained"):  # errors about the source (its files, its architecture) name `init`
         if isinstance(init, str) and init.startswith("timm:"):
@@ -221,9 +220,10 @@ def _pretrained_start(
         imported = import_pretrained(source, task.spec, space, calibration=calibration, generator=generator)
     reorder_by_importance(imported.supernet, calibration)
     gap = None
-    if not imported.fresh_head:  # the start's largest subnet against the source as read (no rotation, no ordering)
-        as_read = import_pretrained(source, task.spec, imported.supernet.space).supernet
-        gap = logit_gap(imported.supernet, extract(as_read, largest(as_read.space)).eval(), calibration[0])
+    if not imported.fresh_head:  # the start's largest subnet against the source's own forward pass
+        with torch.no_grad():
+            start_logits = imported.supernet(calibration[0], largest(imported.supernet.space))
+        gap = float((start_logits - source_logits(source, calibration[0])).abs().max())
     weights = {k: v.detach().cpu().clone() for k, v in imported.supernet.state_dict().items()}
     start = PretrainedStart(_source_name(init), weights, teacher=not imported.fresh_head, source_gap=gap)
     return start, imported.supernet.space

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from supernas.errors import SearchSpaceError
+from supernas.errors import CheckpointError, SearchSpaceError
 from supernas.search_space.space import FLOAT_BITS
 from supernas.supernet import functional as fn
 from supernas.supernet.recursion import BlockWeights
@@ -64,7 +64,9 @@ def stream_covariance(source: PretrainedViT, batches: Iterable[Tensor]) -> Tenso
         if tuple(x.shape[1:]) != shape:
             valid = ", ".join(map(str, shape))
             raise SearchSpaceError(f"calibration batch of shape {tuple(x.shape)} does not fit; valid: (batch, {valid})")
-        for normalised in _normalised_inputs(source, x.to(torch.float32)):
+        seen: list[Tensor] = []
+        _forward(source, x.to(torch.float32), seen)
+        for normalised in seen:
             flat = normalised.reshape(-1, info.embed_dim).double()  # (tokens, E)
             moment += flat.T @ flat / flat.shape[0]
             places += 1
@@ -73,12 +75,23 @@ def stream_covariance(source: PretrainedViT, batches: Iterable[Tensor]) -> Tenso
     return moment / places
 
 
-def _normalised_inputs(source: PretrainedViT, x: Tensor) -> list[Tensor]:
-    """The source's forward pass on images ``x``: every LayerNorm input, normalised without weight and bias."""
+@torch.no_grad()
+def source_logits(source: PretrainedViT, x: Tensor) -> Tensor:
+    """The source's logits (B, K) on images ``x``, computed from its weights alone (a reference for imports)."""
+    if source.head is None:
+        raise CheckpointError(f"{source.info.name!r} has no classifier head; valid: a source with one", field="head")
+    cls_out = _forward(source, x.to(torch.float32), [])
+    return fn.classify(cls_out, source.norm, fn.LinearParams(*source.head), source.info.ln_eps)
+
+
+def _forward(source: PretrainedViT, x: Tensor, seen: list[Tensor]) -> Tensor:
+    """The source's forward pass on images ``x`` up to the class token's final stream (B, E).
+
+    Appends to ``seen`` every LayerNorm input, normalised without weight and bias.
+    """
     info = source.info
     patches = fn.patchify(x, "image", info.patch_size)
     stream = fn.embed(patches, fn.LinearParams(*source.patch), source.cls_token.view(1, 1, -1), source.pos_embed)
-    seen = []
     for layer in source.layers:
         p = _layer_params(source, layer)
         seen.append(_plain_norm(stream, info.ln_eps))
@@ -88,7 +101,7 @@ def _normalised_inputs(source: PretrainedViT, x: Tensor) -> list[Tensor]:
         hidden = F.gelu(fn.linear(_norm(stream, p.norm2, info.ln_eps), p.fc1, FLOAT_BITS, FLOAT_BITS))
         stream = stream + fn.linear(hidden, p.fc2, FLOAT_BITS, FLOAT_BITS)
     seen.append(_plain_norm(stream[:, 0], info.ln_eps))  # (B, E) the class token
-    return seen
+    return stream[:, 0]
 
 
 def _layer_params(source: PretrainedViT, layer: LayerWeights) -> fn.LayerParams:

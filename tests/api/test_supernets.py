@@ -178,6 +178,19 @@ def pretrained_task(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pat
     return root / "images.npz", root / "vit.safetensors"
 
 
+def test_a_pretrained_start_for_other_classes_gets_a_new_head_and_no_teacher(
+    tmp_path: Path, pretrained_task: tuple[Path, Path]
+) -> None:
+    task, weights = pretrained_task
+    with np.load(task) as data:
+        np.savez(tmp_path / "four.npz", x=data["x"], y=np.arange(45) % 4)  # the source's head has 3 classes
+    plan = prepare_training(
+        tmp_path / "p.pt", task=f"npz:{tmp_path / 'four.npz'}", init="timm:vit_tiny_patch16_224", init_weights=weights
+    )
+    assert plan.start is not None and not plan.start.teacher and plan.start.source_gap is None
+    assert plan.start.weights["head.linear.weight"].shape == (4, 192)
+
+
 def test_a_pretrained_start_imports_teaches_and_resumes(tmp_path: Path, pretrained_task: tuple[Path, Path]) -> None:
     task, weights = pretrained_task
     plan = prepare_training(

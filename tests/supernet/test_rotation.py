@@ -8,10 +8,16 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from supernas.errors import SearchSpaceError
+from supernas.errors import CheckpointError, SearchSpaceError
 from supernas.search_space import largest
 from supernas.supernet.pretrained import PretrainedViT, import_pretrained, load_timm, require
-from supernas.supernet.rotation import principal_rotation, rotate_source, rotate_stream, stream_covariance
+from supernas.supernet.rotation import (
+    principal_rotation,
+    rotate_source,
+    rotate_stream,
+    source_logits,
+    stream_covariance,
+)
 
 EXACT = 1e-5
 
@@ -59,6 +65,8 @@ def test_the_rotated_source_computes_the_same_logits_with_plain_layer_norms(mode
         reference = model(x)
         assert reference.std() > 0.1
         assert float((net(x, largest(net.space)) - reference).abs().max()) <= EXACT
+    for weights in (source, rotated):  # the reference forward pass over a source's weights alone
+        assert float((source_logits(weights, x) - reference).abs().max()) <= EXACT
 
 
 def test_the_rotation_is_orthogonal_and_keeps_the_all_ones_direction() -> None:
@@ -104,6 +112,8 @@ def test_a_source_without_a_head_keeps_none() -> None:
     q = principal_rotation(stream_covariance(source, [images(8, seed=7)]))
     rotated = rotate_source(source, q)
     assert rotated.head is None and torch.equal(rotated.norm[0], torch.ones(32))
+    with pytest.raises(CheckpointError, match="has no classifier head; valid: a source with one"):
+        source_logits(rotated, images(2, seed=8))
 
 
 def test_bad_calibration_is_refused_in_one_line(model: nn.Module) -> None:
