@@ -61,6 +61,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from supernas.api import prepare_training, train_supernet
+from supernas.api.supernets import calibration_batches
 from supernas.atomic import write_json
 from supernas.data import Split, TaskData, load_task
 from supernas.data.augment import apply, draw
@@ -436,8 +437,7 @@ def library_start(source: PretrainedViT, space: SearchSpace, settings: dict[str,
 def permuted_only(source: PretrainedViT, task: TaskData, space: SearchSpace, seed: int) -> Supernet:
     """The library's start without the rotation of the stream: imported, then permuted by importance."""
     net = import_pretrained(source, task.spec, space, generator=torch.Generator().manual_seed(seed)).supernet
-    order = torch.randperm(len(task.train), generator=torch.Generator().manual_seed(seed))[:256]
-    reorder_by_importance(net, [task.train.x[order[k : k + 64]] for k in range(0, 256, 64)])
+    reorder_by_importance(net, calibration_batches(task, seed))  # the batches the library's start uses
     return net.eval()
 
 

@@ -215,7 +215,7 @@ def _pretrained_start(
             source = load_pretrained(init, state_dict=init_weights)
         else:
             source = init
-        calibration = _calibration_batches(task, config.seed)
+        calibration = calibration_batches(task, config.seed)
         generator = torch.Generator().manual_seed(config.seed)
         imported = import_pretrained(source, task.spec, space, calibration=calibration, generator=generator)
     reorder_by_importance(imported.supernet, calibration)
@@ -229,7 +229,7 @@ def _pretrained_start(
     return start, imported.supernet.space
 
 
-def _calibration_batches(task: TaskData, seed: int) -> list[Tensor]:
+def calibration_batches(task: TaskData, seed: int) -> list[Tensor]:
     """A few seeded batches of the training split (they rotate the stream and score importance)."""
     order = torch.randperm(len(task.train), generator=torch.Generator().manual_seed(seed))
     size = min(CALIBRATION_BATCH_SIZE, len(order))
